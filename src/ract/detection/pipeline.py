@@ -1,0 +1,238 @@
+"""RACT detection end to end: the ``RACT`` estimator and the functional ``find_label_issues``.
+
+Pipeline (each step is one module): tokenize once -> run the frozen bottom layers once and cache their output
+-> train a low-rank and a high-rank LoRA adapter side by side on the given labels, recording every example's
+logits each epoch -> noise score from those dynamics -> threshold -> flags and suggested labels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ract.detection.scores import DEFAULT_SCORE, SCORES, class_probabilities, compute_score
+from ract.detection.threshold import ThresholdResult, apply_threshold, parse_threshold
+from ract.errors import RactError
+from ract.models.backbone import DEFAULT_MODEL, Backbone, load_backbone
+from ract.models.classifier import LoraClassifier
+from ract.training.features import StartStates, compute_start_states, tokenize
+from ract.training.loop import TrainConfig, TrainingDynamics, per_example_loss, train_adapters
+
+
+def resolve_precision(precision: str) -> str:
+    """``"auto"`` -> ``"bf16"`` when the CPU has native bf16 matmuls (AVX-512 BF16 / AMX), else ``"fp32"``."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise RactError(f"--precision {precision!r}: choose auto, bf16 or fp32")
+    if precision != "auto":
+        return precision
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+@dataclass
+class DetectConfig:
+    """Every setting of a RACT detection run (saved as ``config`` in summary.json).
+
+    Attributes:
+        model: ``"minilm"`` (the bundled all-MiniLM-L6-v2), a Hugging Face id, or a local folder.
+        ranks: LoRA ranks trained side by side, lowest first (the paper: 4 and 16).
+        epochs: passes over the data for each adapter.
+        adapted_layers: LoRA on the top this-many transformer layers (None = all); the layers below are
+            frozen and computed once. See docs/performance.md for the speed/quality measurements.
+        batch_size, lr: optimisation (AdamW, linear warm-up and decay).
+        max_length: tokens per text (longer texts are truncated).
+        precision: "auto", "bf16" or "fp32".
+        score: name of the noise score (see ``ract.detection.scores.SCORES``).
+        threshold: "auto", "rate:R" or a score value.
+        seed: initialisation and batch order.
+        eval_every_epoch: score every example in eval mode after each epoch (else use training-pass logits).
+        memmap_dir: keep the cached hidden states in a memory-mapped file in this folder instead of RAM.
+    """
+
+    model: str = DEFAULT_MODEL
+    ranks: tuple[int, ...] = (4, 16)
+    epochs: int = 4
+    adapted_layers: int | None = 2
+    batch_size: int = 32
+    lr: float = 1e-3
+    max_length: int = 128
+    precision: str = "auto"
+    score: str = DEFAULT_SCORE
+    threshold: str = "auto"
+    seed: int = 0
+    eval_every_epoch: bool = True
+    memmap_dir: str | None = None
+
+    def validate(self) -> None:
+        if len(self.ranks) < 1 or any(int(r) < 1 for r in self.ranks):
+            raise RactError(f"--ranks {self.ranks}: give one or more positive integers, lowest first, e.g. 4,16")
+        if list(self.ranks) != sorted(self.ranks):
+            raise RactError(f"--ranks {self.ranks}: list the ranks lowest first, e.g. 4,16")
+        if self.epochs < 1:
+            raise RactError(f"--epochs {self.epochs}: must be at least 1")
+        if self.batch_size < 1:
+            raise RactError(f"--batch-size {self.batch_size}: must be at least 1")
+        if self.adapted_layers is not None and self.adapted_layers < 1:
+            raise RactError(f"--adapted-layers {self.adapted_layers}: must be at least 1 (or 'all')")
+        if self.score not in SCORES:
+            raise RactError(f"--score {self.score!r}: choose one of {', '.join(SCORES)}")
+        parse_threshold(self.threshold)
+        resolve_precision(self.precision)
+
+
+def _validate_inputs(texts: list[str], labels: np.ndarray, num_classes: int | None) -> tuple[np.ndarray, int]:
+    labels = np.asarray(labels)
+    if len(texts) != len(labels):
+        raise RactError(f"got {len(texts)} texts but {len(labels)} labels")
+    if len(texts) == 0:
+        raise RactError("the data set is empty")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise RactError("labels must be integer class ids 0..C-1 (map string labels first, e.g. with ract.data)")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise RactError(f"{len(bad)} empty or non-text entries, at positions {bad[:10]}")
+    num_classes = int(labels.max()) + 1 if num_classes is None else int(num_classes)
+    out_of_range = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if len(out_of_range):
+        raise RactError(
+            f"{len(out_of_range)} labels outside 0..{num_classes - 1}, at positions {out_of_range[:10].tolist()}"
+        )
+    if len(np.unique(labels)) < 2:
+        raise RactError("all examples have the same label: there is nothing to learn or to flag")
+    return labels.astype(np.int64), num_classes
+
+
+class RACT:
+    """Rank-aware label-noise detector (scikit-learn style: settings in ``__init__``, results after ``fit``).
+
+    Learned attributes (after ``fit``):
+        backbone_: the loaded :class:`~ract.models.backbone.Backbone`.
+        adapters_: list of trained :class:`LoraClassifier`, one per rank, lowest first.
+        dynamics_: :class:`TrainingDynamics`, per-example logits per adapter and epoch.
+        noise_scores_: (n,) float, higher = more likely mislabelled.
+        threshold_: :class:`ThresholdResult` (flags, threshold value, estimated noise rate).
+        label_issues_: (n,) bool, the flags.
+        pred_probs_: (n, C) class probabilities of the low-rank adapter, averaged over epochs.
+        suggested_labels_: (n,) int, argmax of ``pred_probs_``.
+        label_quality_: (n,) float in [0, 1], ``pred_probs_`` of the given label (cleanlab's self-confidence).
+        adapter_losses_: (A, n) float, each adapter's cross-entropy (nats) averaged over epochs.
+        estimated_noise_rate_: float, from the threshold rule.
+        timings_: dict of seconds per phase.
+    """
+
+    def __init__(self, config: DetectConfig | None = None, show_progress: bool = False, **settings: object) -> None:
+        config = config or DetectConfig()
+        unknown = set(settings) - set(asdict(config))
+        if unknown:
+            raise RactError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        self.config = DetectConfig(**{**asdict(config), **settings})
+        self.show_progress = show_progress
+
+    def fit(
+        self,
+        texts: list[str],
+        labels: np.ndarray,
+        num_classes: int | None = None,
+        backbone: Backbone | None = None,
+    ) -> RACT:
+        """Train the adapters on (texts, labels) and score every example. Labels: (n,) ints in 0..C-1."""
+        cfg = self.config
+        cfg.validate()
+        labels, num_classes = _validate_inputs(list(texts), labels, num_classes)
+        precision = resolve_precision(cfg.precision)
+        timings: dict[str, float] = {}
+
+        start = time.perf_counter()
+        self.backbone_ = backbone if backbone is not None else load_backbone(cfg.model)
+        timings["load_model"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        self.tokens_ = tokenize(list(texts), self.backbone_.tokenizer, cfg.max_length)
+        timings["tokenize"] = time.perf_counter() - start
+
+        self.adapters_ = [
+            LoraClassifier(self.backbone_, int(r), num_classes, cfg.adapted_layers, seed=cfg.seed) for r in cfg.ranks
+        ]
+        start = time.perf_counter()
+        self.start_states_ = self._cache_start_states(precision)
+        timings["cache_frozen_layers"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        train_config = TrainConfig(
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            precision=precision,
+            seed=cfg.seed,
+            eval_every_epoch=cfg.eval_every_epoch,
+        )
+        self.dynamics_ = train_adapters(
+            self.adapters_, self.tokens_, labels, train_config, self.start_states_, self.show_progress, "detect"
+        )
+        timings["train"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        self._score(self.dynamics_, labels)
+        timings["score"] = time.perf_counter() - start
+        self.timings_ = timings
+        self.num_classes_ = num_classes
+        self.precision_ = precision
+        return self
+
+    def _cache_start_states(self, precision: str) -> StartStates | None:
+        first = self.adapters_[0].first_adapted_layer
+        if first == 0:
+            return None
+        states = compute_start_states(
+            self.backbone_, self.tokens_, first, precision=precision, memmap_dir=self.config.memmap_dir
+        )
+        for adapter in self.adapters_:
+            adapter.set_layer_output_is_tuple(states.layer_output_is_tuple)
+        return states
+
+    def _score(self, dynamics: TrainingDynamics, labels: np.ndarray) -> None:
+        logits = dynamics.logits
+        self.noise_scores_ = compute_score(self.config.score, logits, labels)
+        self.threshold_: ThresholdResult = apply_threshold(self.noise_scores_, self.config.threshold, self.config.seed)
+        self.label_issues_ = self.threshold_.flagged
+        self.estimated_noise_rate_ = self.threshold_.estimated_noise_rate
+        self.pred_probs_ = class_probabilities(logits)
+        self.suggested_labels_ = self.pred_probs_.argmax(1)
+        self.label_quality_ = self.pred_probs_[np.arange(len(labels)), labels]
+        self.adapter_losses_ = per_example_loss(logits, labels).mean(axis=1)
+
+    def label_issues_table(self, labels: np.ndarray) -> pd.DataFrame:
+        """One row per example in input order, with cleanlab's column names plus the adapters' losses."""
+        table = pd.DataFrame(
+            {
+                "is_label_issue": self.label_issues_,
+                "label_quality": self.label_quality_,
+                "noise_score": self.noise_scores_,
+                "given_label": np.asarray(labels, dtype=np.int64),
+                "predicted_label": self.suggested_labels_,
+            }
+        )
+        for rank, losses in zip(self.config.ranks, self.adapter_losses_, strict=True):
+            table[f"loss_rank_{rank}"] = losses
+        return table
+
+
+def find_label_issues(
+    texts: list[str], labels: np.ndarray, num_classes: int | None = None, **settings: object
+) -> pd.DataFrame:
+    """Find probably-mislabelled examples with RACT; one call, cleanlab-style output.
+
+    Args:
+        texts: n strings.
+        labels: (n,) integer class ids.
+        num_classes: C (default: max label + 1).
+        **settings: any :class:`DetectConfig` field (``ranks=(4, 16)``, ``epochs=4``, ``threshold="rate:0.3"``).
+    Returns:
+        DataFrame with n rows in input order and columns ``is_label_issue``, ``label_quality``, ``noise_score``,
+        ``given_label``, ``predicted_label``, ``loss_rank_<r>`` per adapter.
+    """
+    detector = RACT(**settings).fit(texts, labels, num_classes)
+    return detector.label_issues_table(labels)

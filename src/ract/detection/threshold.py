@@ -1,0 +1,87 @@
+"""Turning noise scores into flags: automatic (no oracle), a given noise rate, or a fixed score.
+
+``auto`` fits a two-component Gaussian mixture to the (log-transformed) scores, as Arazo et al. (2019,
+"Unsupervised label noise modeling and loss correction") do with per-example losses: the component with the
+higher mean models the mislabelled examples. An example is flagged when its posterior probability of
+belonging to that component exceeds 0.5, and the estimated noise rate is the mean of that posterior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+from ract.errors import RactError
+
+
+@dataclass
+class ThresholdResult:
+    """Flags and how they were decided.
+
+    Attributes:
+        flagged: (n,) bool, True = probably mislabelled.
+        threshold: the score above which examples are flagged.
+        estimated_noise_rate: the fraction of mislabelled examples the rule believes there are.
+        rule: the rule as given (``"auto"``, ``"rate:0.3"``, ``"1.5"``).
+        noisy_posterior: (n,) mixture posterior of the noisy component (``auto`` only), else None.
+    """
+
+    flagged: np.ndarray
+    threshold: float
+    estimated_noise_rate: float
+    rule: str
+    noisy_posterior: np.ndarray | None = None
+
+
+def parse_threshold(rule: str | float) -> tuple[str, float | None]:
+    """Validate a threshold rule: ``"auto"``, ``"rate:R"`` with 0 <= R < 1, or a number."""
+    if isinstance(rule, int | float):
+        return "value", float(rule)
+    text = str(rule).strip().lower()
+    if text == "auto":
+        return "auto", None
+    if text.startswith("rate:"):
+        try:
+            rate = float(text[5:])
+        except ValueError:
+            rate = -1.0
+        if not 0.0 <= rate < 1.0:
+            raise RactError(f"--threshold {rule!r}: the rate must be a number in [0, 1), e.g. rate:0.3")
+        return "rate", rate
+    try:
+        return "value", float(text)
+    except ValueError:
+        raise RactError(f"--threshold {rule!r}: use 'auto', 'rate:R' (e.g. rate:0.3) or a score value") from None
+
+
+def _log_scores(scores: np.ndarray) -> np.ndarray:
+    """The mixture is fitted on log(score - min + 1e-3): losses are heavy-tailed, their logs near-Gaussian."""
+    return np.log(scores - scores.min() + 1e-3)
+
+
+def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 0) -> ThresholdResult:
+    """Flag examples by ``rule`` (see module docstring). ``scores``: (n,) higher = more suspicious."""
+    kind, value = parse_threshold(rule)
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(scores)
+    if kind == "value":
+        flagged = scores > value
+        return ThresholdResult(flagged, float(value), float(flagged.mean()) if n else 0.0, str(rule))
+    if kind == "rate":
+        count = int(round(value * n))
+        order = np.argsort(-scores, kind="stable")
+        flagged = np.zeros(n, dtype=bool)
+        flagged[order[:count]] = True
+        threshold = float(scores[order[count - 1]]) if count else float("inf")
+        return ThresholdResult(flagged, threshold, float(value), str(rule))
+    if n < 10 or np.ptp(scores) == 0:
+        return ThresholdResult(np.zeros(n, dtype=bool), float("inf"), 0.0, "auto")
+    x = _log_scores(scores).reshape(-1, 1)
+    gmm = GaussianMixture(n_components=2, random_state=seed, n_init=3).fit(x)
+    noisy = int(np.argmax(gmm.means_.ravel()))
+    posterior = gmm.predict_proba(x)[:, noisy]
+    flagged = posterior > 0.5
+    threshold = float(scores[flagged].min()) if flagged.any() else float("inf")
+    return ThresholdResult(flagged, threshold, float(posterior.mean()), "auto", posterior)
