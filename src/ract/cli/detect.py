@@ -20,6 +20,7 @@ from ract.reporting.outputs import (
     SUMMARY_FILE,
     library_versions,
     machine_info,
+    peak_rss_mb,
     write_dynamics,
     write_json,
     write_scores_csv,
@@ -196,6 +197,7 @@ def run(args: argparse.Namespace, say) -> int:
         "machine": machine_info(),
         "timings_seconds": {**detector.timings_, "total": time.perf_counter() - started},
         "examples_per_second": n * config.epochs / max(detector.timings_["train"], 1e-9),
+        "peak_rss_mb": peak_rss_mb(),
         "counts": {
             "num_flagged": int(detector.label_issues_.sum()),
             "num_changed_suggestion": int((detector.suggested_labels_ != labels).sum()),

@@ -1,18 +1,14 @@
 """Load labelled text-classification data from a file, a preset or the Hugging Face Hub.
 
-The entry point is :func:`load_data`, which returns a :class:`LabelledData`. :func:`read_table` and
-:func:`write_table` are the single place where tables are read and written, so every command reports
-a bad file the same way.
+The entry point is :func:`load_data`, which returns a :class:`LabelledData`. Files are read with
+:func:`ract.data.tables.read_table`.
 
 Row numbers in messages, notes and :attr:`LabelledData.row_ids` are 0-based *data* rows: the first row
 after the header is row 0 (for JSON lines, the first object is row 0).
 """
 
-import gzip
-import json
 import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,28 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ract.data.presets import PRESETS, Preset, get_preset
+from ract.data.tables import _check_is_file, _formats_text, read_table
 from ract.errors import RactError
 
-#: File name endings :func:`read_table` and :func:`write_table` understand. ``.json`` is read as JSON
-#: lines, or as one JSON array of objects when the file starts with ``[``.
-SUPPORTED_FORMATS: tuple[str, ...] = (
-    ".csv",
-    ".tsv",
-    ".jsonl",
-    ".json",
-    ".parquet",
-    ".csv.gz",
-    ".tsv.gz",
-    ".jsonl.gz",
-    ".json.gz",
-)
 #: Accepted values of ``load_data(on_empty_text=...)``.
 EMPTY_TEXT_POLICIES: tuple[str, ...] = ("drop", "error")
 #: Environment variable naming the directory that holds the preset data sets.
 DATA_DIR_ENV = "RACT_DATA_DIR"
 
-_FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
-_GZIP_FORMATS = frozenset({"csv", "tsv", "jsonl", "json"})
 _MAX_LISTED = 10
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 _INT_STRING = re.compile(r"\s*[+-]?\d+\s*")
@@ -144,184 +126,6 @@ def _as_positions(idx: np.ndarray | Sequence[int], n: int) -> np.ndarray:
     if positions.min() < -n or positions.max() >= n:
         raise IndexError(f"idx has positions outside 0..{n - 1}")
     return positions.astype(np.int64, copy=False)
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading and writing tables
-# --------------------------------------------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table from a .csv, .tsv, .jsonl/.json, .parquet (or gzip-compressed text) file.
-
-    Only empty CSV/TSV cells count as missing values; strings such as ``"NA"`` or ``"null"`` are kept
-    as text. Files must be UTF-8 (a byte-order mark is fine).
-
-    Args:
-        path: the file; its format is taken from its name (see :data:`SUPPORTED_FORMATS`).
-
-    Returns:
-        The table with a default ``RangeIndex`` (row ``i`` is data row ``i`` of the file).
-
-    Raises:
-        RactError: the file is missing, has an unsupported format, is not UTF-8 or cannot be parsed.
-    """
-    path = Path(path).expanduser()
-    _check_is_file(path)
-    fmt, gz = _table_format(path)
-    try:
-        frame = _read_frame(path, fmt, gz)
-    except RactError:
-        raise
-    except UnicodeDecodeError as err:
-        raise RactError(_utf8_error_message(path, gz)) from err
-    except pd.errors.EmptyDataError as err:
-        raise RactError(f"{path} is empty: expected a header row naming the columns") from err
-    except (ValueError, OSError, TypeError) as err:
-        raise RactError(f"could not read {path} as {fmt.upper()}{' (gzip)' if gz else ''}: {err}") from err
-    except Exception as err:
-        if _is_arrow_error(err):
-            raise RactError(f"could not read {path} as Parquet: {err}") from err
-        raise
-    return frame.reset_index(drop=True)
-
-
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` atomically in the format given by the name of ``path``.
-
-    The table goes to a temporary file in the same directory, which then replaces ``path``, so readers
-    never see a half-written file. The index is not written. ``.json`` files are written as JSON lines.
-
-    Args:
-        df: the table to write.
-        path: destination; its name must end in one of :data:`SUPPORTED_FORMATS`.
-
-    Returns:
-        The destination path.
-
-    Raises:
-        RactError: unsupported format, missing directory, or the file cannot be written.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    path = Path(path).expanduser()
-    fmt, gz = _table_format(path)
-    if not path.parent.is_dir():
-        raise RactError(f"cannot write {path}: directory {path.parent} does not exist")
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        _write_frame(df, tmp, fmt, gz)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise RactError(f"could not write {path}: {err}") from err
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _check_is_file(path: Path) -> None:
-    if path.is_dir():
-        raise RactError(f"{path} is a directory, not a data file (supported formats: {_formats_text()})")
-    if not path.exists():
-        raise RactError(f"file not found: {path}")
-
-
-def _formats_text() -> str:
-    return ", ".join(SUPPORTED_FORMATS)
-
-
-def _table_format(path: Path) -> tuple[str, bool]:
-    """(format, gzip-compressed) from the file name; RactError for an unsupported name."""
-    name = path.name.lower()
-    gz = name.endswith(".gz")
-    fmt = _FORMAT_BY_SUFFIX.get(Path(name.removesuffix(".gz")).suffix)
-    if fmt is None or (gz and fmt not in _GZIP_FORMATS):
-        raise RactError(f"unsupported file format: {path} (supported formats: {_formats_text()})")
-    return fmt, gz
-
-
-def _read_frame(path: Path, fmt: str, gz: bool) -> pd.DataFrame:
-    compression = "gzip" if gz else None
-    if fmt in ("csv", "tsv"):
-        return pd.read_csv(
-            path,
-            sep="," if fmt == "csv" else "\t",
-            compression=compression,
-            encoding="utf-8",
-            keep_default_na=False,
-            na_values=[""],
-            low_memory=False,
-        )
-    if fmt in ("jsonl", "json"):
-        return _read_json(path, gz)
-    return pd.read_parquet(path)
-
-
-def _read_json(path: Path, gz: bool) -> pd.DataFrame:
-    lines = _first_byte(path, gz) != b"["
-    try:
-        return pd.read_json(path, lines=lines, dtype=False, encoding="utf-8", compression="gzip" if gz else None)
-    except UnicodeDecodeError:
-        raise
-    except ValueError as err:
-        detail = _bad_json_line(path, gz) if lines else None
-        raise RactError(detail or f"could not read {path} as JSON: {err}") from err
-
-
-def _open_binary(path: Path, gz: bool):
-    return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - returned to a with block
-
-
-def _first_byte(path: Path, gz: bool) -> bytes:
-    """First non-blank byte of the (decompressed) file, after any UTF-8 byte-order mark."""
-    with _open_binary(path, gz) as handle:
-        head = handle.read(4096)
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-
-
-def _bad_json_line(path: Path, gz: bool) -> str | None:
-    """A message naming the first line of a JSON-lines file that is not valid JSON, if any."""
-    with _open_binary(path, gz) as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            text = raw.decode("utf-8").removeprefix("\ufeff")
-            if not text.strip():
-                continue
-            try:
-                json.loads(text)
-            except json.JSONDecodeError as err:
-                return f"{path}: line {line_number} is not valid JSON ({err.msg}, column {err.colno})"
-    return None
-
-
-def _utf8_error_message(path: Path, gz: bool) -> str:
-    """Say where the first non-UTF-8 byte of a file is (offset and line), and how to fix it."""
-    with _open_binary(path, gz) as handle:
-        raw = handle.read()
-    try:
-        raw.decode("utf-8")
-        position = "position unknown"
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        after = " of the decompressed data" if gz else ""
-        position = f"byte 0x{raw[err.start]:02x} at byte offset {err.start}{after}, line {line}"
-    return (
-        f"{path} is not valid UTF-8 ({position}). Re-encode it as UTF-8, for example with "
-        f"`iconv -f latin1 -t utf-8 in.csv > out.csv` if it is Latin-1."
-    )
-
-
-def _is_arrow_error(err: Exception) -> bool:
-    return any(cls.__name__ == "ArrowException" for cls in type(err).__mro__)
-
-
-def _write_frame(df: pd.DataFrame, path: Path, fmt: str, gz: bool) -> None:
-    compression = "gzip" if gz else None
-    if fmt in ("csv", "tsv"):
-        df.to_csv(path, sep="," if fmt == "csv" else "\t", index=False, compression=compression)
-    elif fmt in ("jsonl", "json"):
-        df.to_json(path, orient="records", lines=True, force_ascii=False, compression=compression)
-    else:
-        df.to_parquet(path, index=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -482,7 +286,7 @@ def load_data(
 ) -> LabelledData:
     """Load labelled texts from a file, a preset or a Hugging Face Hub data set.
 
-    ``source`` is tried, in order, as: an existing file (see :data:`SUPPORTED_FORMATS`); a preset name
+    ``source`` is tried, in order, as: an existing file (see :data:`~ract.data.tables.SUPPORTED_FORMATS`); a preset name
     (``ag_news``, ``trec``, ``sst2``; see :mod:`ract.data.presets` and :func:`find_data_dir`); a path
     (it has a file suffix or is not shaped like ``name`` / ``owner/name``), which then does not exist;
     otherwise a Hub id loaded with ``datasets.load_dataset(source, split=split)``.

@@ -63,7 +63,7 @@ class DetectConfig:
     score: str = DEFAULT_SCORE
     threshold: str = "auto"
     seed: int = 0
-    eval_every_epoch: bool = True
+    eval_every_epoch: bool = False
     memmap_dir: str | None = None
 
     def validate(self) -> None:

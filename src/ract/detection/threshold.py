@@ -2,8 +2,9 @@
 
 ``auto`` fits a two-component Gaussian mixture to the (log-transformed) scores, as Arazo et al. (2019,
 "Unsupervised label noise modeling and loss correction") do with per-example losses: the component with the
-higher mean models the mislabelled examples. An example is flagged when its posterior probability of
-belonging to that component exceeds 0.5, and the estimated noise rate is the mean of that posterior.
+higher mean models the mislabelled examples. Examples are flagged from the lowest score (above the clean
+component's mean) whose posterior probability of belonging to that component exceeds 0.5; the estimated noise
+rate is the mean of that posterior.
 """
 
 from __future__ import annotations
@@ -80,8 +81,12 @@ def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 
         return ThresholdResult(np.zeros(n, dtype=bool), float("inf"), 0.0, "auto")
     x = _log_scores(scores).reshape(-1, 1)
     gmm = GaussianMixture(n_components=2, random_state=seed, n_init=3).fit(x)
-    noisy = int(np.argmax(gmm.means_.ravel()))
+    means = gmm.means_.ravel()
+    noisy = int(np.argmax(means))
     posterior = gmm.predict_proba(x)[:, noisy]
-    flagged = posterior > 0.5
-    threshold = float(scores[flagged].min()) if flagged.any() else float("inf")
+    # The flag must be monotone in the score: a wide noisy component can also win in the far left tail,
+    # so the cut is the lowest score above the clean component's mean whose posterior exceeds 0.5.
+    above = (x.ravel() > means[1 - noisy]) & (posterior > 0.5)
+    threshold = float(scores[above].min()) if above.any() else float("inf")
+    flagged = scores >= threshold
     return ThresholdResult(flagged, threshold, float(posterior.mean()), "auto", posterior)

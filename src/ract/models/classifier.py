@@ -73,7 +73,9 @@ class LoraClassifier(nn.Module):
         self.rank = rank
         self.num_classes = num_classes
         self.first_adapted_layer = num_layers - k
-        encoder = copy.deepcopy(backbone.model)
+        # A structural copy whose frozen weights are the backbone's own tensors (shared, not duplicated):
+        # peft then wraps the copy's projections, and the backbone itself stays untouched.
+        encoder = copy.deepcopy(backbone.model, memo={id(p): p for p in backbone.model.parameters()})
         # Kept outside nn.Module registration (a plain list) so parameters are not listed twice.
         self._stack: list[nn.ModuleList] = [encoder.get_submodule(backbone.layer_stack_name)]
         self.lora_config = LoraConfig(

@@ -51,6 +51,13 @@ def machine_info() -> dict[str, object]:
     }
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def git_commit(folder: str | Path | None = None) -> str | None:
     """The commit of the checkout ``folder`` (default: this file's), or None outside a git checkout."""
     folder = Path(folder) if folder else Path(__file__).resolve().parent

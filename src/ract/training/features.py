@@ -23,6 +23,17 @@ from torch import nn
 
 from ract.models.backbone import Backbone, layers_replaced
 
+PAD_MULTIPLE = 16
+
+
+def padded_width(lengths: np.ndarray) -> int:
+    """Batch width: the longest text, rounded up to a multiple of ``PAD_MULTIPLE`` tokens.
+
+    Few distinct batch shapes let the allocator and oneDNN reuse buffers and kernels across steps
+    (see docs/performance.md: peak memory and speed with and without the rounding).
+    """
+    return int(-(-int(lengths.max()) // PAD_MULTIPLE) * PAD_MULTIPLE)
+
 
 @dataclass
 class TokenizedTexts:
@@ -49,7 +60,7 @@ class TokenizedTexts:
     def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Pad the texts ``idx`` to their longest one: (B, T) input ids and (B, T) attention mask."""
         lengths = self.lengths[idx]
-        width = int(lengths.max())
+        width = padded_width(lengths)
         input_ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(idx), width), dtype=np.int64)
         for row, (i, length) in enumerate(zip(idx, lengths, strict=True)):
@@ -121,7 +132,7 @@ class StartStates:
     def batch(self, idx: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """(B, T, H) states of texts ``idx``, zero-padded to the longest one."""
         lengths = np.diff(self.offsets)[idx]
-        out = np.zeros((len(idx), int(lengths.max()), self.states.shape[1]), dtype=np.float16)
+        out = np.zeros((len(idx), padded_width(lengths), self.states.shape[1]), dtype=np.float16)
         for row, i in enumerate(idx):
             out[row, : lengths[row]] = self.states[self.offsets[i] : self.offsets[i + 1]]
         return torch.from_numpy(out).to(dtype)

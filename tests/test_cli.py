@@ -1,0 +1,83 @@
+"""The ``ract`` command end to end: a small real run, and clear errors (exit 2, no traceback) for mistakes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ract.cli.main import main
+from tests.conftest import SHARED_DATA
+
+FAST = ["--epochs", "2", "--adapted-layers", "1", "--quiet"]
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "ag_news").exists(), reason="shared AG News copy not present")
+def test_detect_end_to_end_on_ag_news(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["detect", "ag_news", "--data-dir", str(SHARED_DATA), "--inject-noise", "symmetric", "--noise-rate", "0.3",
+         "--limit", "240", "--output-dir", str(out), *FAST]
+    )  # fmt: skip
+    assert code == 0
+    scores = pd.read_csv(out / "scores.csv")
+    expected = {"index", "text", "given_label", "predicted_label", "label_quality", "noise_score", "is_label_issue",
+                "loss_rank_4", "loss_rank_16", "true_label", "is_noisy"}  # fmt: skip
+    assert expected <= set(scores.columns)
+    assert len(scores) == 240
+    assert scores["noise_score"].is_monotonic_decreasing
+    assert set(scores["given_label"]) <= {"World", "Sports", "Business", "Sci/Tech"}
+    assert scores["is_noisy"].sum() == 72  # exactly 30% flipped
+    summary = json.loads((out / "summary.json").read_text())
+    metrics = summary["metrics"]
+    for key in ("precision", "recall", "f1", "auroc", "auprc"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["auroc"] > 0.6, "two epochs on 240 rows should already rank noisy labels above chance"
+    assert summary["noise_injection"]["realised_rate"] == pytest.approx(0.3)
+    assert summary["counts"]["num_flagged"] == int(scores["is_label_issue"].sum())
+    assert set(summary["timings_seconds"]) >= {"train", "cache_frozen_layers", "total"}
+    assert summary["config"]["ranks"] == [4, 16]
+
+
+def test_detect_on_own_csv_with_string_labels(tmp_path: Path, toy_texts) -> None:
+    texts, labels = toy_texts
+    path = tmp_path / "mine.csv"
+    names = ["sport", "money"]
+    pd.DataFrame({"sentence": texts, "topic": [names[i] for i in labels]}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["detect", str(path), "--text-column", "sentence", "--label-column", "topic",
+                 "--output-dir", str(out), "--threshold", "rate:0.1", *FAST])  # fmt: skip
+    assert code == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores["given_label"]) == {"sport", "money"}
+    assert scores["is_label_issue"].sum() == round(0.1 * len(texts))
+    assert "is_noisy" not in scores.columns
+    assert json.loads((out / "summary.json").read_text())["metrics"] is None
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ract.cli.main", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["detect", "missing.csv", "--output-dir", "o"], "not found"),
+        (["detect", "{csv}", "--label-column", "nope", "--output-dir", "o"], "nope"),
+        (["detect", "{csv}", "--noise-rate", "1.2", "--inject-noise", "symmetric", "--output-dir", "o"], "rate"),
+        (["detect", "{csv}", "--threshold", "often", "--output-dir", "o"], "--threshold"),
+        (["detect", "{csv}", "--ranks", "16,4", "--output-dir", "o"], "lowest first"),
+        (["detect", "{csv}", "--num-labels", "1", "--output-dir", "o"], "label"),
+    ],
+)
+def test_user_mistakes_exit_2_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    csv = tmp_path / "d.csv"
+    pd.DataFrame({"text": ["a b", "c d", "e f"], "label": [0, 1, 1]}).to_csv(csv, index=False)
+    result = _run_cli(*[a.replace("{csv}", str(csv)) for a in args])
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr

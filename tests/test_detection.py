@@ -1,0 +1,98 @@
+"""Noise scores, threshold rules and detection metrics, on synthetic numbers with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ract.detection.metrics import detection_metrics
+from ract.detection.scores import SCORES, class_probabilities, compute_score
+from ract.detection.threshold import apply_threshold, parse_threshold
+from ract.errors import RactError
+
+
+def _dynamics(n: int = 200, noisy_every: int = 4, seed: int = 0):
+    """Logits (A=2, E=3, n, C=3) where clean examples favour their label and noisy ones favour another class,
+    and the high-rank adapter (index 1) fits the noisy labels by the last epoch."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    is_noisy = np.arange(n) % noisy_every == 0
+    true = np.where(is_noisy, (labels + 1) % 3, labels)
+    logits = rng.normal(0, 0.3, size=(2, 3, n, 3))
+    for a in range(2):
+        for e in range(3):
+            logits[a, e, np.arange(n), true] += 2.0
+            if a == 1 and e == 2:
+                logits[a, e, np.arange(n)[is_noisy], labels[is_noisy]] += 4.0
+    return logits, labels, is_noisy
+
+
+def test_every_score_ranks_noisy_examples_higher() -> None:
+    logits, labels, is_noisy = _dynamics()
+    for name in ("mean_loss", "low_rank_loss", "margin", "discrepancy", "discrepancy_mean"):
+        scores = compute_score(name, logits, labels)
+        assert scores.shape == labels.shape
+        assert detection_metrics(is_noisy, scores)["auroc"] > 0.95, name
+
+
+def test_discrepancy_is_low_minus_high_at_last_epoch() -> None:
+    logits, labels, _ = _dynamics()
+    scores = compute_score("discrepancy", logits, labels)
+    low = -np.log(np.exp(logits[0, -1]) / np.exp(logits[0, -1]).sum(-1, keepdims=True))[np.arange(200), labels]
+    high = -np.log(np.exp(logits[1, -1]) / np.exp(logits[1, -1]).sum(-1, keepdims=True))[np.arange(200), labels]
+    np.testing.assert_allclose(scores, low - high, rtol=1e-6)
+
+
+def test_unknown_score_is_a_user_error() -> None:
+    logits, labels, _ = _dynamics()
+    with pytest.raises(RactError, match="unknown score"):
+        compute_score("nope", logits, labels)
+    assert "mean_loss" in SCORES
+
+
+def test_class_probabilities_use_low_rank_adapter() -> None:
+    logits, labels, is_noisy = _dynamics()
+    probs = class_probabilities(logits)
+    assert probs.shape == (200, 3)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
+    true = np.where(is_noisy, (labels + 1) % 3, labels)
+    assert (probs.argmax(1) == true).mean() > 0.95
+
+
+def test_auto_threshold_estimates_the_noise_rate() -> None:
+    rng = np.random.default_rng(0)
+    clean = rng.lognormal(mean=-3.0, sigma=0.6, size=7000)
+    noisy = rng.lognormal(mean=0.5, sigma=0.3, size=3000)
+    scores = np.concatenate([clean, noisy])
+    truth = np.r_[np.zeros(7000, bool), np.ones(3000, bool)]
+    result = apply_threshold(scores, "auto")
+    assert abs(result.estimated_noise_rate - 0.3) < 0.02
+    assert detection_metrics(truth, scores, result.flagged)["f1"] > 0.98
+    # monotone: everything above the threshold is flagged
+    assert result.flagged[scores >= result.threshold].all() and not result.flagged[scores < result.threshold].any()
+
+
+def test_rate_and_value_thresholds() -> None:
+    scores = np.arange(10, dtype=float)
+    result = apply_threshold(scores, "rate:0.3")
+    assert result.flagged.tolist() == [False] * 7 + [True] * 3
+    assert apply_threshold(scores, 6.5).flagged.sum() == 3
+    assert apply_threshold(scores, "6.5").flagged.sum() == 3
+    assert apply_threshold(scores, "rate:0").flagged.sum() == 0
+
+
+@pytest.mark.parametrize("bad", ["rate:1.5", "rate:x", "sometimes", "rate:-0.1"])
+def test_bad_threshold_rules(bad: str) -> None:
+    with pytest.raises(RactError, match="--threshold"):
+        parse_threshold(bad)
+
+
+def test_metrics_known_values() -> None:
+    truth = np.array([1, 1, 0, 0, 0, 0], bool)
+    scores = np.array([0.9, 0.2, 0.8, 0.1, 0.0, 0.05])
+    flagged = np.array([1, 0, 1, 0, 0, 0], bool)
+    m = detection_metrics(truth, scores, flagged)
+    assert m["precision"] == 0.5 and m["recall"] == 0.5 and m["f1"] == 0.5
+    assert m["f1_at_true_count"] == 0.5
+    assert m["auroc"] == pytest.approx(7 / 8)
+    assert detection_metrics(np.zeros(3, bool), np.arange(3.0))["auroc"] is None
