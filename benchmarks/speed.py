@@ -55,8 +55,8 @@ def training_flops(num_tokens: int, mean_len: float, layers: int, hidden: int, f
 
 def run_ract(rows: int, epochs: int, work: Path) -> dict:
     out = work / "ract"
-    cmd = [sys.executable, "-m", "ract.cli.main", "detect", "ag_news", "--limit", str(rows), "--inject-noise",
-           "symmetric", "--noise-rate", "0.3", "--epochs", str(epochs), "--output-dir", str(out), "--quiet"]  # fmt: skip
+    cmd = [sys.executable, "-m", "ract.cli.main", "detect", "ag_news", "--limit", str(rows), "--epochs", str(epochs),
+           "--inject-noise", "symmetric", "--noise-rate", "0.3", "--output-dir", str(out), "--quiet"]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - start

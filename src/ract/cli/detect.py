@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,15 +64,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("detect", help="find mislabelled examples with RACT")
-    add_data_arguments(parser)
-    parser.add_argument("--inject-noise", choices=NOISE_KINDS, help="corrupt the labels first (benchmarking)")
-    parser.add_argument("--noise-rate", type=float, default=0.3, help="fraction of labels to corrupt")
-    parser.add_argument("--noise-seed", type=int, default=0)
-    add_model_arguments(parser)
-    parser.add_argument("--score", default=DEFAULT_SCORE, choices=sorted(SCORES), help="noise score")
-    parser.add_argument("--threshold", default="auto", help="'auto' (mixture model), 'rate:R', or a score value")
-    parser.add_argument("--output-dir", required=True, help="folder for scores.csv and summary.json")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_detection_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -131,7 +124,38 @@ def load_from_args(args: argparse.Namespace, say) -> LabelledData:
     return data
 
 
+@dataclass
+class DetectionRun:
+    """Everything a detection run produced, for commands that build on it (``ract train``)."""
+
+    data: LabelledData
+    labels: np.ndarray
+    clean: np.ndarray | None
+    detector: RACT
+    summary: dict
+    out_dir: Path
+
+
+def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Data, noise-injection, model, score and output options of ``detect`` (and ``train``)."""
+    add_data_arguments(parser)
+    parser.add_argument("--inject-noise", choices=NOISE_KINDS, help="corrupt the labels first (benchmarking)")
+    parser.add_argument("--noise-rate", type=float, default=0.3, help="fraction of labels to corrupt")
+    parser.add_argument("--noise-seed", type=int, default=0)
+    add_model_arguments(parser)
+    parser.add_argument("--score", default=DEFAULT_SCORE, choices=sorted(SCORES), help="noise score")
+    parser.add_argument("--threshold", default="auto", help="'auto' (mixture model), 'rate:R', or a score value")
+    parser.add_argument("--output-dir", required=True, help="folder for scores.csv and summary.json")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def run(args: argparse.Namespace, say) -> int:
+    detect_and_write(args, say, "detect")
+    return 0
+
+
+def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRun:
+    """Load, optionally inject noise, run RACT, write scores.csv, dynamics.npz and summary.json."""
     started = time.perf_counter()
     config = config_from_args(args, score=args.score, threshold=args.threshold)
     out_dir = Path(args.output_dir)
@@ -181,7 +205,7 @@ def run(args: argparse.Namespace, say) -> int:
     write_dynamics(out_dir / DYNAMICS_FILE, detector.dynamics_.logits, labels, list(config.ranks))
     n = len(labels)
     summary = {
-        "command": "detect",
+        "command": command,
         "data": {
             "source": data.source,
             "split": args.split,
@@ -222,4 +246,4 @@ def run(args: argparse.Namespace, say) -> int:
             f"F1 {metrics['f1']:.3f} AUROC {metrics['auroc']:.3f} AUPRC {metrics['auprc']:.3f}"
         )
     say(f"wrote {out_dir / SCORES_FILE} and {out_dir / SUMMARY_FILE}")
-    return 0
+    return DetectionRun(data, labels, clean, detector, summary, out_dir)

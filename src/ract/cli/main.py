@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from ract.cli import detect
+from ract.cli import detect, train
 from ract.errors import RactError
 
 
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     detect.register(subparsers)
+    train.register(subparsers)
     return parser
 
 
@@ -26,6 +28,8 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # transformers 5 deprecation chatter raised inside peft; nothing a user can act on.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     args = build_parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
 

@@ -35,6 +35,16 @@ def padded_width(lengths: np.ndarray) -> int:
     return int(-(-int(lengths.max()) // PAD_MULTIPLE) * PAD_MULTIPLE)
 
 
+def _gather_rows(flat: np.ndarray, offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``idx`` of a flat ragged array (row i is ``flat[offsets[i]:offsets[i+1]]``) -> (flat, offsets)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    lengths = offsets[idx + 1] - offsets[idx]
+    new_offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    positions = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in idx]) if len(idx) else []
+    return flat[np.asarray(positions, dtype=np.int64)], new_offsets
+
+
 @dataclass
 class TokenizedTexts:
     """Unpadded token ids of n texts, stored flat.
@@ -56,6 +66,11 @@ class TokenizedTexts:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    def subset(self, idx: np.ndarray) -> TokenizedTexts:
+        """The texts ``idx`` (in that order) as a new, compact TokenizedTexts."""
+        ids, offsets = _gather_rows(self.ids, self.offsets, idx)
+        return TokenizedTexts(ids=ids, offsets=offsets, pad_id=self.pad_id)
 
     def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Pad the texts ``idx`` to their longest one: (B, T) input ids and (B, T) attention mask."""
@@ -128,6 +143,11 @@ class StartStates:
     @property
     def nbytes(self) -> int:
         return int(self.states.nbytes)
+
+    def subset(self, idx: np.ndarray) -> StartStates:
+        """The states of texts ``idx`` (in that order), copied into RAM."""
+        states, offsets = _gather_rows(self.states, self.offsets, idx)
+        return StartStates(states, offsets, self.layer, self.layer_output_is_tuple)
 
     def batch(self, idx: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """(B, T, H) states of texts ``idx``, zero-padded to the longest one."""
