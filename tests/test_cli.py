@@ -81,3 +81,26 @@ def test_user_mistakes_exit_2_without_traceback(tmp_path: Path, args: list[str],
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert message in result.stderr
+
+
+def test_clean_removes_or_relabels_flagged_rows(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"text": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"]}).to_csv(data, index=False)
+    scores = tmp_path / "scores.csv"
+    pd.DataFrame(
+        {"index": [2, 0, 1], "is_label_issue": [True, False, False], "predicted_label": ["y", "x", "y"]}
+    ).to_csv(scores, index=False)
+    out = tmp_path / "clean.csv"
+    assert main(["clean", str(data), "--scores", str(scores), "--output", str(out), "--quiet"]) == 0
+    cleaned = pd.read_csv(out)
+    assert cleaned["text"].tolist() == ["a", "b", "d"]
+    assert cleaned["ract_change"].tolist() == ["kept", "kept", "not scored"]
+    relabelled = tmp_path / "relabel.jsonl"
+    args = ["clean", str(data), "--scores", str(scores), "--action", "relabel", "--output", str(relabelled), "--quiet"]
+    assert main(args) == 0
+    frame = pd.read_json(relabelled, lines=True)
+    assert frame["label"].tolist() == ["x", "y", "y", "y"]
+    assert frame["ract_change"][2] == "relabelled: x -> y"
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"index": [9], "is_label_issue": [True], "predicted_label": ["x"]}).to_csv(bad, index=False)
+    assert main(["clean", str(data), "--scores", str(bad), "--output", str(out), "--quiet"]) == 2

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ract.cli import detect, train
+from ract.cli import clean, detect, train
 from ract.errors import RactError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     detect.register(subparsers)
     train.register(subparsers)
+    clean.register(subparsers)
     return parser
 
 
