@@ -21,7 +21,7 @@ def test_detect_end_to_end_on_ag_news(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = main(
         ["detect", "ag_news", "--data-dir", str(SHARED_DATA), "--inject-noise", "symmetric", "--noise-rate", "0.3",
-         "--limit", "240", "--output-dir", str(out), *FAST]
+         "--limit", "240", "--output-dir", str(out), "--report", *FAST]
     )  # fmt: skip
     assert code == 0
     scores = pd.read_csv(out / "scores.csv")
@@ -41,6 +41,8 @@ def test_detect_end_to_end_on_ag_news(tmp_path: Path) -> None:
     assert summary["counts"]["num_flagged"] == int(scores["is_label_issue"].sum())
     assert set(summary["timings_seconds"]) >= {"train", "cache_frozen_layers", "total"}
     assert summary["config"]["ranks"] == [4, 16]
+    html = (out / "report.html").read_text()
+    assert f"{metrics['f1']:.3f}" in html and "data:image/png;base64" in html
 
 
 def test_detect_on_own_csv_with_string_labels(tmp_path: Path, toy_texts) -> None:

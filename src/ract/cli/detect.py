@@ -21,6 +21,7 @@ from ract.reporting.outputs import (
     SUMMARY_FILE,
     library_versions,
     machine_info,
+    memory_status_mb,
     peak_rss_mb,
     write_dynamics,
     write_json,
@@ -147,6 +148,7 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", default="auto", help="'auto' (mixture model), 'rate:R', or a score value")
     parser.add_argument("--output-dir", required=True, help="folder for scores.csv and summary.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--report", action="store_true", help="also write report.html (see `ract report`)")
 
 
 def run(args: argparse.Namespace, say) -> int:
@@ -222,6 +224,7 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
         "timings_seconds": {**detector.timings_, "total": time.perf_counter() - started},
         "examples_per_second": n * config.epochs / max(detector.timings_["train"], 1e-9),
         "peak_rss_mb": peak_rss_mb(),
+        "memory_at_end_mb": memory_status_mb(),
         "counts": {
             "num_flagged": int(detector.label_issues_.sum()),
             "num_changed_suggestion": int((detector.suggested_labels_ != labels).sum()),
@@ -246,4 +249,8 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
             f"F1 {metrics['f1']:.3f} AUROC {metrics['auroc']:.3f} AUPRC {metrics['auprc']:.3f}"
         )
     say(f"wrote {out_dir / SCORES_FILE} and {out_dir / SUMMARY_FILE}")
+    if args.report:
+        from ract.reporting.html_report import build_report
+
+        say(f"wrote {build_report(out_dir)}")
     return DetectionRun(data, labels, clean, detector, summary, out_dir)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ract.cli import clean, detect, train
+from ract.cli import clean, detect, report, train
 from ract.errors import RactError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect.register(subparsers)
     train.register(subparsers)
     clean.register(subparsers)
+    report.register(subparsers)
     return parser
 
 

@@ -337,7 +337,7 @@ def label_matrix(given: np.ndarray, suggested: np.ndarray, names: list[str]) -> 
 def plot_label_matrix(counts: np.ndarray, names: list[str]) -> bytes:
     """Heatmap of the ``(K, K)`` given x suggested counts of the flagged rows, counts written in the cells."""
     k = len(names)
-    side = min(max(3.5, 0.45 * k + 2.0), 14.0)
+    side = min(max(4.2, 0.45 * k + 2.0), 14.0)
     fig = _new_figure(side + 1.0, side)
     ax = fig.subplots()
     image = ax.imshow(counts, cmap="Blues", aspect="auto")
@@ -348,7 +348,7 @@ def plot_label_matrix(counts: np.ndarray, names: list[str]) -> bytes:
     ax.set_yticks(range(k), labels, fontsize=fontsize)
     ax.set_xlabel("suggested label")
     ax.set_ylabel("given label")
-    ax.set_title(f"Flagged examples: given vs suggested label (n={int(counts.sum())})")
+    ax.set_title(f"Flagged examples (n={int(counts.sum())}):\ngiven vs suggested label")
     if k <= MAX_ANNOTATED_CLASSES:
         _annotate_counts(ax, counts)
     return figure_png(fig)

@@ -58,6 +58,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def memory_status_mb() -> dict[str, float]:
+    """This process's memory now, in MiB, from /proc/self/status (Linux; empty elsewhere).
+
+    ``VmHWM`` is the peak resident set; ``RssAnon`` is private memory the process allocated; ``RssFile`` is
+    file-backed pages, e.g. a memory-mapped cache, which the kernel can evict under pressure.
+    """
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/self/status", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+                    out[key] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return out
+
+
 def git_commit(folder: str | Path | None = None) -> str | None:
     """The commit of the checkout ``folder`` (default: this file's), or None outside a git checkout."""
     folder = Path(folder) if folder else Path(__file__).resolve().parent

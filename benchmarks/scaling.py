@@ -1,0 +1,89 @@
+"""How ract's time and memory grow with the number of examples and with sequence length.
+
+Each point runs in its own process (so peak memory is that point's own): ``ract detect`` on AG News rows with
+30% symmetric noise and default settings. Rows beyond the 10,000-row sample are made by repeating it.
+The 120k-row point keeps the frozen-layer cache in a memory-mapped file and, to fit the session, trains for
+``--big-epochs`` epochs (default 1); its full 4-epoch time is extrapolated from the measured epoch (training
+time is linear in epochs: the schedule is the only thing that depends on the epoch count).
+
+    .venv/bin/python -m benchmarks.scaling --rows 2500,5000,10000 --lengths 32,64,128 --big-rows 120000
+
+Saves benchmarks/results/scaling.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.common import save_result
+from ract.data import find_data_dir
+
+
+def run_point(data: str, rows: int | None, max_length: int, epochs: int, work: Path, memmap: bool) -> dict:
+    out = work / f"r{rows}_l{max_length}"
+    cmd = [sys.executable, "-m", "ract.cli.main", "detect", data, "--inject-noise", "symmetric", "--noise-rate", "0.3",
+           "--max-length", str(max_length), "--epochs", str(epochs), "--output-dir", str(out), "--quiet"]  # fmt: skip
+    if rows is not None:
+        cmd += ["--limit", str(rows)]
+    if memmap:
+        cmd += ["--memmap-dir", str(work)]
+    subprocess.run(cmd, check=True)
+    summary = json.loads((out / "summary.json").read_text())
+    point = {
+        "rows": summary["data"]["num_examples"],
+        "max_length": max_length,
+        "epochs": epochs,
+        "memmap": memmap,
+        "timings_seconds": summary["timings_seconds"],
+        "peak_rss_mb": summary["peak_rss_mb"],
+        "memory_at_end_mb": summary["memory_at_end_mb"],
+        "metrics": summary["metrics"],
+    }
+    print(json.dumps(point), flush=True)
+    return point
+
+
+def repeated_sample(rows: int, folder: Path) -> str:
+    """A CSV of ``rows`` rows made by repeating the AG News sample (labels unchanged)."""
+    sample = pd.read_csv(find_data_dir() / "ag_news" / "train.csv.gz")
+    repeats = -(-rows // len(sample))
+    path = folder / f"ag_news_x{repeats}.csv"
+    pd.concat([sample] * repeats, ignore_index=True).iloc[:rows].to_csv(path, index=False)
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default="2500,5000,10000")
+    parser.add_argument("--lengths", default="32,64,128", help="max tokens per text, at --length-rows rows")
+    parser.add_argument("--length-rows", type=int, default=2500)
+    parser.add_argument("--big-rows", type=int, default=120000, help="0 to skip")
+    parser.add_argument("--big-epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=4)
+    args = parser.parse_args()
+
+    points, length_points, big = [], [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for rows in (int(r) for r in args.rows.split(",")):
+            points.append(run_point("ag_news", rows, 128, args.epochs, work, memmap=False))
+        for length in (int(n) for n in args.lengths.split(",")):
+            length_points.append(run_point("ag_news", args.length_rows, length, args.epochs, work, memmap=False))
+        if args.big_rows:
+            big = run_point(repeated_sample(args.big_rows, work), None, 128, args.big_epochs, work, memmap=True)
+            train = big["timings_seconds"]["train"]
+            big["extrapolated_total_seconds_at_default_epochs"] = (
+                big["timings_seconds"]["total"] - train + train * args.epochs / args.big_epochs
+            )
+    save_result("scaling", {"config": vars(args), "rows": points, "lengths": length_points, "big": big})
+
+
+if __name__ == "__main__":
+    main()
