@@ -29,7 +29,7 @@ training = pytest.mark.skipif(
     os.environ.get("RACT_SKIP_TRAINING_TESTS") == "1", reason="model-training test (RACT_SKIP_TRAINING_TESTS=1)"
 )
 
-CONFIG = DetectConfig(epochs=2, adapted_layers=1, lr=3e-3, batch_size=16)
+CONFIG = DetectConfig(epochs=2, adapted_layers=1, lr=3e-3, batch_size=16, precision="fp32")
 
 
 @pytest.fixture(scope="module")
