@@ -96,3 +96,11 @@ def test_metrics_known_values() -> None:
     assert m["f1_at_true_count"] == 0.5
     assert m["auroc"] == pytest.approx(7 / 8)
     assert detection_metrics(np.zeros(3, bool), np.arange(3.0))["auroc"] is None
+
+
+def test_auto_threshold_warns_when_most_examples_look_noisy() -> None:
+    rng = np.random.default_rng(1)
+    scores = np.concatenate([rng.lognormal(0.5, 0.2, 800), rng.lognormal(-2.0, 0.5, 200)])
+    result = apply_threshold(scores, "auto")
+    assert result.estimated_noise_rate > 0.5 and result.warning and "rate:R" in result.warning
+    assert apply_threshold(np.r_[rng.lognormal(-3, 0.5, 900), rng.lognormal(0.5, 0.3, 100)], "auto").warning is None

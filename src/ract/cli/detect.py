@@ -233,6 +233,7 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
             "rule": detector.threshold_.rule,
             "value": detector.threshold_.threshold,
             "estimated_noise_rate": detector.estimated_noise_rate_,
+            "warning": detector.threshold_.warning,
         },
         "estimated_noise_rate": detector.estimated_noise_rate_,
         "metrics": metrics,
@@ -249,6 +250,8 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
             f"F1 {metrics['f1']:.3f} AUROC {metrics['auroc']:.3f} AUPRC {metrics['auprc']:.3f}"
         )
     say(f"wrote {out_dir / SCORES_FILE} and {out_dir / SUMMARY_FILE}")
+    if detector.threshold_.warning:
+        say(f"warning: {detector.threshold_.warning}")
     if args.report:
         from ract.reporting.html_report import build_report
 

@@ -27,6 +27,7 @@ class ThresholdResult:
         estimated_noise_rate: the fraction of mislabelled examples the rule believes there are.
         rule: the rule as given (``"auto"``, ``"rate:0.3"``, ``"1.5"``).
         noisy_posterior: (n,) mixture posterior of the noisy component (``auto`` only), else None.
+        warning: set when the rule's result looks unreliable (e.g. the mixture says most labels are wrong).
     """
 
     flagged: np.ndarray
@@ -34,6 +35,7 @@ class ThresholdResult:
     estimated_noise_rate: float
     rule: str
     noisy_posterior: np.ndarray | None = None
+    warning: str | None = None
 
 
 def parse_threshold(rule: str | float) -> tuple[str, float | None]:
@@ -89,4 +91,12 @@ def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 
     above = (x.ravel() > means[1 - noisy]) & (posterior > 0.5)
     threshold = float(scores[above].min()) if above.any() else float("inf")
     flagged = scores >= threshold
-    return ThresholdResult(flagged, threshold, float(posterior.mean()), "auto", posterior)
+    rate = float(posterior.mean())
+    warning = None
+    if rate > 0.5:
+        warning = (
+            f"the mixture fit puts {rate:.0%} of the examples in the high-score group: the scores do not separate "
+            "a minority of suspicious labels (too few examples or epochs to learn the task?); "
+            "treat the flags with care or set --threshold rate:R"
+        )
+    return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
