@@ -68,7 +68,7 @@ from ract.training.features import (
 from ract.training.loop import (
     TrainConfig,
     TrainingDynamics,
-    _linear_schedule,
+    make_optimizers,
     per_example_loss,
     predict_logits,
     softmax,
@@ -435,11 +435,7 @@ def train_coteaching(
     targets = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     rng = np.random.default_rng(config.seed)
     steps_per_epoch = math.ceil(n / config.batch_size)
-    schedule = _linear_schedule(steps_per_epoch * epochs, config.warmup_fraction)
-    optimizers = [
-        torch.optim.AdamW(m.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay) for m in models
-    ]
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
+    optimizers, schedulers = make_optimizers(models, config, steps_per_epoch * epochs)
     ramp_steps = max(1, round(ramp_epochs * steps_per_epoch))
     dynamics = TrainingDynamics(
         train_logits=np.zeros((2, epochs, n, num_classes), dtype=np.float32),

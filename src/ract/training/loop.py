@@ -94,6 +94,17 @@ def _linear_schedule(total_steps: int, warmup_fraction: float):
     return factor
 
 
+def make_optimizers(
+    models: list[LoraClassifier], config: TrainConfig, total_steps: int
+) -> tuple[list[torch.optim.Optimizer], list[torch.optim.lr_scheduler.LRScheduler]]:
+    """One AdamW per model over its trainable parameters, each with linear warm-up then linear decay to 0."""
+    schedule = _linear_schedule(total_steps, config.warmup_fraction)
+    optimizers = [
+        torch.optim.AdamW(m.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay) for m in models
+    ]
+    return optimizers, [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
+
+
 @torch.inference_mode()
 def predict_logits(
     model: LoraClassifier,
@@ -131,12 +142,7 @@ def train_adapters(
     num_classes = models[0].num_classes
     targets = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     rng = np.random.default_rng(config.seed)
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    schedule = _linear_schedule(steps_per_epoch * epochs, config.warmup_fraction)
-    optimizers = [
-        torch.optim.AdamW(m.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay) for m in models
-    ]
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
+    optimizers, schedulers = make_optimizers(models, config, math.ceil(n / config.batch_size) * epochs)
     dynamics = TrainingDynamics(
         train_logits=np.zeros((num_models, epochs, n, num_classes), dtype=np.float32),
         labels=np.asarray(labels, dtype=np.int64),
