@@ -106,3 +106,17 @@ def test_clean_removes_or_relabels_flagged_rows(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"index": [9], "is_label_issue": [True], "predicted_label": ["x"]}).to_csv(bad, index=False)
     assert main(["clean", str(data), "--scores", str(bad), "--output", str(out), "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("method", ["small_loss", "cleanlab_embeddings"])
+def test_detect_with_a_peer_method_writes_the_same_files(tmp_path: Path, toy_texts, method: str) -> None:
+    texts, labels = toy_texts
+    path = tmp_path / "toy.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["detect", str(path), "--method", method, "--output-dir", str(out), *FAST]) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert {"index", "text", "is_label_issue", "noise_score", "given_label", "predicted_label"} <= set(scores.columns)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == method and summary["files"]["dynamics"] is None
+    assert not (out / "dynamics.npz").exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ract.data import LabelledData, load_data
+from ract.detection.baselines import BASELINES, BaselineDetector
 from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT, DetectConfig
 from ract.detection.scores import DEFAULT_SCORE, SCORES
@@ -66,6 +67,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("detect", help="find mislabelled examples with RACT")
     add_detection_arguments(parser)
+    parser.add_argument(
+        "--method",
+        default="ract",
+        choices=["ract", *BASELINES],
+        help="ract (default) or a peer method run on the same backbone (see docs/benchmarks.md)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -144,7 +151,7 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-rate", type=float, default=0.3, help="fraction of labels to corrupt")
     parser.add_argument("--noise-seed", type=int, default=0)
     add_model_arguments(parser)
-    parser.add_argument("--score", default=DEFAULT_SCORE, choices=sorted(SCORES), help="noise score")
+    parser.add_argument("--score", default=DEFAULT_SCORE, choices=sorted(SCORES), help="noise score (ract)")
     parser.add_argument("--threshold", default="auto", help="'auto' (mixture model), 'rate:R', or a score value")
     parser.add_argument("--output-dir", required=True, help="folder for scores.csv and summary.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -163,7 +170,11 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
     out_dir = Path(args.output_dir)
     data = load_from_args(args, say)
     labels, clean, noise_info = data.labels, data.clean_labels, None
-    detector = RACT(config, show_progress=not args.quiet)
+    method = getattr(args, "method", "ract")
+    if method == "ract":
+        detector = RACT(config, show_progress=not args.quiet)
+    else:
+        detector = BaselineDetector(method, config, show_progress=not args.quiet)
     backbone = None
     if args.inject_noise:
         features = None
@@ -204,10 +215,12 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
         metrics = detection_metrics(is_noisy, detector.noise_scores_, detector.label_issues_)
 
     write_scores_csv(out_dir / SCORES_FILE, table)
-    write_dynamics(out_dir / DYNAMICS_FILE, detector.dynamics_.logits, labels, list(config.ranks))
+    if detector.dynamics_ is not None:
+        write_dynamics(out_dir / DYNAMICS_FILE, detector.dynamics_.logits, labels, list(config.ranks))
     n = len(labels)
     summary = {
         "command": command,
+        "method": method,
         "data": {
             "source": data.source,
             "split": args.split,
@@ -237,7 +250,7 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
         },
         "estimated_noise_rate": detector.estimated_noise_rate_,
         "metrics": metrics,
-        "files": {"scores": SCORES_FILE, "dynamics": DYNAMICS_FILE},
+        "files": {"scores": SCORES_FILE, "dynamics": DYNAMICS_FILE if detector.dynamics_ is not None else None},
     }
     write_json(out_dir / SUMMARY_FILE, summary)
     say(

@@ -46,15 +46,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ract.detection.pipeline import DetectConfig, _validate_inputs, resolve_precision
 from ract.detection.scores import mean_loss, negative_margin
-from ract.detection.threshold import apply_threshold
+from ract.detection.threshold import ThresholdResult, apply_threshold
 from ract.errors import RactError
-from ract.models.backbone import Backbone
+from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier
 from ract.training.features import (
     StartStates,
@@ -567,3 +568,57 @@ def run_baseline(
         raise RactError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
     opts = {name: dict(options)} if options else None
     return run_baselines([name], texts, labels, num_classes, config, backbone, show_progress, opts)[name]
+
+
+class BaselineDetector:
+    """A peer method behind the same estimator interface as :class:`~ract.detection.pipeline.RACT`.
+
+    ``fit`` runs the baseline; the learned attributes carry the same names as RACT's, so ``ract detect
+    --method NAME`` writes the same files for every method. Methods without class probabilities suggest the
+    given label and leave ``label_quality_`` as NaN.
+    """
+
+    def __init__(self, method: str, config: DetectConfig, show_progress: bool = False) -> None:
+        if method not in BASELINES:
+            raise RactError(f"unknown method {method!r}; choose ract or one of {', '.join(BASELINES)}")
+        self.method = method
+        self.config = config
+        self.show_progress = show_progress
+
+    def fit(
+        self, texts: list[str], labels: np.ndarray, num_classes: int, backbone: Backbone | None = None
+    ) -> BaselineDetector:
+        start = time.perf_counter()
+        backbone = backbone if backbone is not None else load_backbone(self.config.model)
+        load_seconds = time.perf_counter() - start
+        labels = np.asarray(labels, dtype=np.int64)
+        out = run_baseline(self.method, texts, labels, num_classes, self.config, backbone, self.show_progress)
+        n = len(labels)
+        self.output_ = out
+        self.noise_scores_ = out.scores
+        self.label_issues_ = out.flagged
+        self.estimated_noise_rate_ = float(out.flagged.mean())
+        self.threshold_ = ThresholdResult(out.flagged, float("nan"), self.estimated_noise_rate_, out.rule)
+        if out.pred_probs is not None:
+            self.suggested_labels_ = out.pred_probs.argmax(1)
+            self.label_quality_ = out.pred_probs[np.arange(n), labels]
+        else:
+            self.suggested_labels_ = labels.copy()
+            self.label_quality_ = np.full(n, np.nan)
+        self.timings_ = {"load_model": load_seconds, "train": out.seconds}
+        self.dynamics_ = None
+        self.precision_ = resolve_precision(self.config.precision)
+        self.num_classes_ = num_classes
+        return self
+
+    def label_issues_table(self, labels: np.ndarray) -> pd.DataFrame:
+        """Same columns as RACT's table, without per-adapter losses."""
+        return pd.DataFrame(
+            {
+                "is_label_issue": self.label_issues_,
+                "label_quality": self.label_quality_,
+                "noise_score": self.noise_scores_,
+                "given_label": np.asarray(labels, dtype=np.int64),
+                "predicted_label": self.suggested_labels_,
+            }
+        )
