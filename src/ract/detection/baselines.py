@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ract.detection.pipeline import DetectConfig, _validate_inputs, resolve_precision
+from ract.detection.pipeline import DetectConfig, validate_inputs, resolve_precision
 from ract.detection.scores import mean_loss, negative_margin
 from ract.detection.threshold import ThresholdResult, apply_threshold
 from ract.errors import RactError
@@ -538,7 +538,7 @@ def run_baselines(
     options = options or {}
     _check_names_and_options(list(names), options)
     config.validate()
-    labels, num_classes = _validate_inputs(list(texts), labels, num_classes)
+    labels, num_classes = validate_inputs(list(texts), labels, num_classes)
     ctx = _Context(list(texts), labels, num_classes, config, backbone, show_progress)
     outputs: dict[str, DetectorOutput] = {}
     for name in names:

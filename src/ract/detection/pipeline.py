@@ -83,7 +83,8 @@ class DetectConfig:
         resolve_precision(self.precision)
 
 
-def _validate_inputs(texts: list[str], labels: np.ndarray, num_classes: int | None) -> tuple[np.ndarray, int]:
+def validate_inputs(texts: list[str], labels: np.ndarray, num_classes: int | None) -> tuple[np.ndarray, int]:
+    """Check texts (n non-empty strings) and labels ((n,) ints in 0..C-1, two classes at least); return (labels, C)."""
     labels = np.asarray(labels)
     if len(texts) != len(labels):
         raise RactError(f"got {len(texts)} texts but {len(labels)} labels")
@@ -141,7 +142,7 @@ class RACT:
         """Train the adapters on (texts, labels) and score every example. Labels: (n,) ints in 0..C-1."""
         cfg = self.config
         cfg.validate()
-        labels, num_classes = _validate_inputs(list(texts), labels, num_classes)
+        labels, num_classes = validate_inputs(list(texts), labels, num_classes)
         precision = resolve_precision(cfg.precision)
         timings: dict[str, float] = {}
 
