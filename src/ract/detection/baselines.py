@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ract.detection.pipeline import DetectConfig, validate_inputs, resolve_precision
+from ract.detection.pipeline import DetectConfig, resolve_precision, validate_inputs
 from ract.detection.scores import mean_loss, negative_margin
 from ract.detection.threshold import ThresholdResult, apply_threshold
 from ract.errors import RactError
