@@ -120,3 +120,17 @@ def test_detect_with_a_peer_method_writes_the_same_files(tmp_path: Path, toy_tex
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == method and summary["files"]["dynamics"] is None
     assert not (out / "dynamics.npz").exists()
+
+
+def test_detect_with_instance_noise_records_the_realised_rate(tmp_path: Path, toy_texts) -> None:
+    texts, labels = toy_texts
+    path = tmp_path / "toy.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["detect", str(path), "--inject-noise", "instance", "--noise-rate", "0.2", "--output-dir", str(out), *FAST]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    noise = summary["noise_injection"]
+    assert noise["kind"] == "instance" and noise["num_flipped"] == round(noise["realised_rate"] * 64)
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores["is_noisy"].sum() == noise["num_flipped"]

@@ -15,6 +15,7 @@ from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT, DetectConfig
 from ract.detection.scores import DEFAULT_SCORE, SCORES
 from ract.errors import RactError
+from ract.models.backbone import Backbone, load_backbone
 from ract.noise import NOISE_KINDS, inject_noise
 from ract.reporting.outputs import (
     DYNAMICS_FILE,
@@ -28,6 +29,7 @@ from ract.reporting.outputs import (
     write_json,
     write_scores_csv,
 )
+from ract.training.features import sentence_embeddings
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,43 +165,47 @@ def run(args: argparse.Namespace, say) -> int:
     return 0
 
 
+def inject_from_args(
+    args: argparse.Namespace, data: LabelledData, config: DetectConfig, say
+) -> tuple[np.ndarray, np.ndarray | None, dict | None, Backbone | None]:
+    """Apply ``--inject-noise`` if asked: (labels to train on, ground truth or None, noise record, backbone).
+
+    With injected noise the file's labels become the ground truth. Instance-dependent noise needs sentence
+    embeddings, so the backbone is loaded here and handed on to the detector (loaded once).
+    """
+    if not args.inject_noise:
+        return data.labels, data.clean_labels, None, None
+    backbone, features = None, None
+    if args.inject_noise == "instance":
+        backbone = load_backbone(config.model)
+        features = sentence_embeddings(backbone, data.texts, config.max_length)
+    result = inject_noise(
+        data.labels, data.num_classes, args.inject_noise, args.noise_rate, args.noise_seed, features=features
+    )
+    noise_info = {
+        "kind": result.kind,
+        "requested_rate": result.requested_rate,
+        "realised_rate": result.realised_rate,
+        "num_flipped": int(result.flip_mask.sum()),
+        "seed": args.noise_seed,
+    }
+    say(f"injected {args.inject_noise} noise: {noise_info['num_flipped']} labels flipped "
+        f"(realised rate {result.realised_rate:.4f})")  # fmt: skip
+    return result.noisy_labels, data.labels, noise_info, backbone
+
+
 def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRun:
     """Load, optionally inject noise, run RACT, write scores.csv, dynamics.npz and summary.json."""
     started = time.perf_counter()
     config = config_from_args(args, score=args.score, threshold=args.threshold)
     out_dir = Path(args.output_dir)
     data = load_from_args(args, say)
-    labels, clean, noise_info = data.labels, data.clean_labels, None
     method = getattr(args, "method", "ract")
     if method == "ract":
         detector = RACT(config, show_progress=not args.quiet)
     else:
         detector = BaselineDetector(method, config, show_progress=not args.quiet)
-    backbone = None
-    if args.inject_noise:
-        features = None
-        if args.inject_noise == "instance":
-            from ract.models.backbone import load_backbone
-            from ract.training.features import sentence_embeddings
-
-            backbone = load_backbone(config.model)
-            features = sentence_embeddings(backbone, data.texts, config.max_length)
-        result = inject_noise(
-            data.labels, data.num_classes, args.inject_noise, args.noise_rate, args.noise_seed, features=features
-        )
-        clean, labels = data.labels, result.noisy_labels
-        noise_info = {
-            "kind": result.kind,
-            "requested_rate": result.requested_rate,
-            "realised_rate": result.realised_rate,
-            "num_flipped": int(result.flip_mask.sum()),
-            "seed": args.noise_seed,
-        }
-        say(
-            f"injected {args.inject_noise} noise: {noise_info['num_flipped']} labels flipped "
-            f"(realised rate {result.realised_rate:.4f})"
-        )
-
+    labels, clean, noise_info, backbone = inject_from_args(args, data, config, say)
     detector.fit(data.texts, labels, data.num_classes, backbone=backbone)
     table = detector.label_issues_table(labels)
     names = np.asarray(data.label_names, dtype=object)
