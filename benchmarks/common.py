@@ -39,10 +39,21 @@ def provenance() -> dict:
     }
 
 
-def save_result(name: str, payload: dict) -> Path:
-    """Write ``benchmarks/results/<name>.json`` with the provenance added, and print it."""
-    path = RESULTS / f"{name}.json"
+def save_result(name: str, payload: dict, out_dir: Path = RESULTS) -> Path:
+    """Write ``<out_dir>/<name>.json`` (default benchmarks/results) with the provenance added, and print it."""
+    path = Path(out_dir) / f"{name}.json"
     write_json(path, {**payload, "provenance": provenance()})
     print(json.dumps(payload, indent=2, default=str))
     print(f"saved {path}")
+    return path
+
+
+def save_result_with_figure(name: str, payload: dict, figure: object, out_dir: Path = RESULTS) -> Path:
+    """:func:`save_result`, plus the matplotlib ``figure`` beside the JSON as ``<name>.png``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    path = save_result(name, payload, out_dir)
+    FigureCanvasAgg(figure)
+    figure.savefig(path.with_suffix(".png"), dpi=110)
+    print(f"saved {path.with_suffix('.png')}")
     return path

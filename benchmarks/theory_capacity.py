@@ -39,11 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import benchmarks.common as common
-from benchmarks.common import noisy_ag_news, save_result
+from benchmarks.common import RESULTS, noisy_ag_news, save_result_with_figure
 from ract.detection.pipeline import resolve_precision
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier
@@ -61,16 +59,6 @@ from ract.training.loop import TrainConfig, make_optimizers, predict_logits
 
 NUM_CLASSES = 2
 LEAVES_100 = 0.99  # a final fraction below this "leaves 100%"
-
-
-def save(name: str, payload: dict, figure: Figure, out_dir: Path) -> Path:
-    """``save_result`` into ``out_dir`` (default benchmarks/results), and the figure beside it as PNG."""
-    common.RESULTS = out_dir
-    path = save_result(name, payload)
-    FigureCanvasAgg(figure)
-    figure.savefig(path.with_suffix(".png"), dpi=110)
-    print(f"saved {path.with_suffix('.png')}")
-    return path
 
 
 def fit_random_labels(
@@ -183,7 +171,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="random labels, subset order, init, batch order")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--name-suffix", default="", help="e.g. 'smoke' -> theory_capacity_smoke.json")
     args = parser.parse_args()
 
@@ -263,7 +251,7 @@ def main() -> None:
         "cache_frozen_layers_seconds": cache_seconds,
         "peak_rss_mb": peak_rss_mb(),
     }
-    save(name, result, plot(cells, ranks, n_star, chance), args.out_dir)
+    save_result_with_figure(name, result, plot(cells, ranks, n_star, chance), args.out_dir)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-import benchmarks.common as common
-from benchmarks.common import save_result
+from benchmarks.common import RESULTS, save_result_with_figure
 from ract.cli.train import align_labels
 from ract.data import load_data
 from ract.detection.pipeline import resolve_precision
@@ -60,16 +58,6 @@ from ract.theory import (
 )
 from ract.training.features import compute_start_states, tokenize
 from ract.training.loop import TrainConfig, predict_logits, train_adapters
-
-
-def save(name: str, payload: dict, figure: Figure, out_dir: Path) -> Path:
-    """``save_result`` into ``out_dir`` (default benchmarks/results), and the figure beside it as PNG."""
-    common.RESULTS = out_dir
-    path = save_result(name, payload)
-    FigureCanvasAgg(figure)
-    figure.savefig(path.with_suffix(".png"), dpi=110)
-    print(f"saved {path.with_suffix('.png')}")
-    return path
 
 
 def best_rank(accuracies: dict[int, float], n_test: int) -> tuple[int, list[int]]:
@@ -148,7 +136,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="noise, init and batch order")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--name-suffix", default="", help="e.g. 'smoke' -> theory_rank_vs_noise_smoke.json")
     args = parser.parse_args()
 
@@ -245,7 +233,7 @@ def main() -> None:
         extra = f"n = {n:,} train, {n_test:,} test, {args.epochs} epoch(s), LoRA on the top {layers} layers"
         if fit["c"] is not None:
             extra += f"; alpha = {alpha['alpha']:.2f}, c = {fit['c']:.2f}"
-        save(name, result, plot(rows, ranks, noise, extra), args.out_dir)
+        save_result_with_figure(name, result, plot(rows, ranks, noise, extra), args.out_dir)
 
 
 if __name__ == "__main__":

@@ -27,26 +27,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import benchmarks.common as common
-from benchmarks.common import noisy_ag_news, save_result
+from benchmarks.common import RESULTS, noisy_ag_news, save_result_with_figure
 from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT
 from ract.models.backbone import load_backbone
 from ract.reporting.outputs import peak_rss_mb
 from ract.theory import SeparationReport, temporal_separation
-
-
-def save(name: str, payload: dict, figure: Figure, out_dir: Path) -> Path:
-    """``save_result`` into ``out_dir`` (default benchmarks/results), and the figure beside it as PNG."""
-    common.RESULTS = out_dir
-    path = save_result(name, payload)
-    FigureCanvasAgg(figure)
-    figure.savefig(path.with_suffix(".png"), dpi=110)
-    print(f"saved {path.with_suffix('.png')}")
-    return path
 
 
 def plot(report: SeparationReport, title_extra: str) -> Figure:
@@ -77,7 +65,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--adapted-layers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="noise, init and batch order")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--name-suffix", default="", help="e.g. 'smoke' -> theory_separation_smoke.json")
     args = parser.parse_args()
 
@@ -135,7 +123,7 @@ def main() -> None:
         f"clean solid, noisy dashed; gap = mean over epochs of clean - noisy; "
         f"gap(r{ranks[0]}) > gap(r{ranks[-1]}): {low_gt_high}"
     )
-    save(name, result, plot(report, extra), args.out_dir)
+    save_result_with_figure(name, result, plot(report, extra), args.out_dir)
 
 
 if __name__ == "__main__":
