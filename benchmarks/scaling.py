@@ -6,9 +6,10 @@ The 120k-row point keeps the frozen-layer cache in a memory-mapped file and, to 
 ``--big-epochs`` epochs (default 1); its full 4-epoch time is extrapolated from the measured epoch (training
 time is linear in epochs: the schedule is the only thing that depends on the epoch count).
 
-    .venv/bin/python -m benchmarks.scaling --rows 2500,5000,10000 --lengths 32,64,128 --big-rows 120000
+    .venv/bin/python -m benchmarks.scaling --rows 2500,5000,10000 --lengths 32,64,128 --big-rows 0
+    .venv/bin/python -m benchmarks.scaling --rows "" --lengths "" --big-rows 120000 --big-epochs 1
 
-Saves benchmarks/results/scaling.json.
+Saves benchmarks/results/scaling.json (or scaling_big<rows>.json when only the big point runs).
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def main() -> None:
     points, length_points, big = [], [], None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for rows in (int(r) for r in args.rows.split(",")):
+        for rows in (int(r) for r in args.rows.split(",") if r):
             points.append(run_point("ag_news", rows, 128, args.epochs, work, memmap=False))
-        for length in (int(n) for n in args.lengths.split(",")):
+        for length in (int(n) for n in args.lengths.split(",") if n):
             length_points.append(run_point("ag_news", args.length_rows, length, args.epochs, work, memmap=False))
         if args.big_rows:
             big = run_point(repeated_sample(args.big_rows, work), None, 128, args.big_epochs, work, memmap=True)
@@ -82,7 +83,8 @@ def main() -> None:
             big["extrapolated_total_seconds_at_default_epochs"] = (
                 big["timings_seconds"]["total"] - train + train * args.epochs / args.big_epochs
             )
-    save_result("scaling", {"config": vars(args), "rows": points, "lengths": length_points, "big": big})
+    name = "scaling" if points or length_points else f"scaling_big{args.big_rows}"
+    save_result(name, {"config": vars(args), "rows": points, "lengths": length_points, "big": big})
 
 
 if __name__ == "__main__":
