@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import torch
 from ract.detection.baselines import (
     BASELINES,
     DetectorOutput,
+    _Context,
     aum_threshold,
     combine_aum_runs,
     data_map_coordinates,
@@ -185,10 +187,50 @@ def test_every_baseline_returns_finite_scores_flags_and_time(all_outputs, noisy_
         json.dumps(out.extra)  # JSON-serialisable
 
 
+def test_context_charges_a_reused_piece_to_every_later_method() -> None:
+    ctx = _Context(["a", "b"], np.array([0, 1]), 2, CONFIG, backbone=None, show_progress=False)
+    calls = []
+
+    def slow() -> str:
+        calls.append(1)
+        time.sleep(0.05)
+        return "value"
+
+    assert ctx.shared("piece", slow) == "value" and ctx.reused_seconds == 0.0  # computed: in the method's wall time
+    assert ctx.shared("piece", slow) == "value" and ctx.reused_seconds == 0.0  # same method again: not charged twice
+    cost = ctx.used["piece"]
+    assert cost >= 0.05
+    ctx.start_method()
+    assert ctx.used == {} and ctx.reused_seconds == 0.0
+    ctx.shared("piece", slow)
+    ctx.shared("piece", slow)
+    assert calls == [1] and ctx.reused_seconds == cost and ctx.used == {"piece": cost}
+    with pytest.raises(AssertionError, match="while computing"):
+        ctx.shared("outer", lambda: ctx.shared("inner", slow))  # nested pieces would be charged twice
+
+
 @training
 def test_shared_work_is_charged_to_every_method_that_uses_it(all_outputs) -> None:
-    # small_loss_final re-uses small_loss's training run; its time still includes that run.
-    assert all_outputs["small_loss_final"].seconds >= 0.5 * all_outputs["small_loss"].seconds
+    # small_loss, small_loss_final and data_map share one training run; each time includes it in full.
+    runs = {name: out.shared.get("single_adapter") for name, out in all_outputs.items()}
+    users = {name for name, seconds in runs.items() if seconds is not None}
+    assert users == {"small_loss", "small_loss_final", "data_map"}
+    assert len({runs[name] for name in users}) == 1  # the same run, the same cost
+    for name, out in all_outputs.items():
+        assert out.seconds >= sum(out.shared.values()), name
+        expected = set() if name == "cleanlab_embeddings" else {"tokens", "start_states"}
+        assert expected <= set(out.shared), name
+    assert all_outputs["small_loss_final"].seconds >= runs["small_loss"]
+
+
+@training
+def test_adapter_passes(all_outputs) -> None:
+    epochs = CONFIG.epochs
+    passes = {name: out.adapter_passes for name, out in all_outputs.items()}
+    assert passes["small_loss"] == passes["small_loss_final"] == passes["data_map"] == epochs
+    assert passes["aum"] == passes["coteaching"] == 2 * epochs
+    assert passes["cleanlab_cv"] == pytest.approx(4 * epochs)  # 5 folds, each trained on 4/5 of the data
+    assert passes["cleanlab_embeddings"] == 0
 
 
 @training

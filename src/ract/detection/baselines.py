@@ -32,9 +32,10 @@ The dynamics-based methods read the *training-pass* logits (those of each exampl
 that step's update), as the AUM, cartography and small-loss papers do; ``config.eval_every_epoch`` is ignored.
 
 ``seconds`` is the wall time of everything the method does (tokenize, cache the frozen layers, train, score),
-backbone loading excluded. :func:`run_baselines` shares work between methods (one tokenization, one cache of the
-frozen layers, one single-adapter run for ``small_loss``, ``small_loss_final`` and ``data_map``) and charges
-the shared work in full to every method that uses it, so each ``seconds`` is that method's stand-alone cost.
+backbone loading excluded. :func:`run_baselines` does work that several methods need once: the tokens, the cache
+of the frozen layers (every trained method) and one single-adapter run (``small_loss``, ``small_loss_final`` and
+``data_map``). Each method is charged that shared work in full, so its ``seconds`` is its stand-alone cost, and
+``DetectorOutput.shared`` names the shared pieces it used and what each cost.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,7 @@ from ract.detection.scores import mean_loss, negative_margin
 from ract.detection.threshold import ThresholdResult, apply_threshold
 from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
-from ract.models.classifier import LoraClassifier
+from ract.models.classifier import LoraClassifier, first_adapted_layer
 from ract.training.features import (
     StartStates,
     TokenizedTexts,
@@ -86,9 +87,15 @@ class DetectorOutput:
         scores: (n,) float64, higher = more likely mislabelled.
         flagged: (n,) bool, decided by the method's own threshold rule.
         rule: how ``flagged`` was decided, one line.
-        seconds: wall time of the method (tokenize + cache + training + scoring), backbone loading excluded.
+        seconds: stand-alone wall time of the method (tokenize + cache + training + scoring), backbone loading
+            excluded; shared work is included in full (see ``shared``).
         extra: method-specific numbers and strings (JSON-serialisable).
         pred_probs: (n, C) out-of-sample class probabilities (the cleanlab methods), else None.
+        adapter_passes: training passes of adapters over the data: one adapter trained one epoch on all n
+            examples = 1 (forward + backward; inference-only passes are not counted).
+        shared: the pieces of work this method used that :func:`run_baselines` does once for all its methods
+            (``tokens``, ``start_states``, ``single_adapter``) -> their wall seconds, each included in ``seconds``.
+            Methods of one call listing the same piece used the same computation (e.g. one training run).
     """
 
     name: str
@@ -98,6 +105,8 @@ class DetectorOutput:
     seconds: float
     extra: dict
     pred_probs: np.ndarray | None = field(default=None, repr=False)
+    adapter_passes: float = 0.0
+    shared: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -105,10 +114,12 @@ class DetectorOutput:
 
 
 class _Context:
-    """The data, settings and a cache of shared work for one or more baseline runs.
+    """The data and settings of one :func:`run_baselines` call, and the work its methods share.
 
-    ``cached(key, compute)`` runs ``compute`` once; every later method that asks for ``key`` is charged its cost
-    (and the cost of what it depended on), so each method's ``seconds`` is what it would cost on its own.
+    :meth:`shared` computes a piece of work once and remembers its wall time. A method that uses a piece an
+    earlier method computed is charged that time (``reused_seconds``), so each method's ``seconds`` is its
+    stand-alone cost; ``used`` lists every piece the current method used (piece -> seconds). Pieces do not nest
+    (a piece's ``compute`` never asks for another piece: it gets its inputs first), so nothing is charged twice.
     """
 
     def __init__(
@@ -123,43 +134,30 @@ class _Context:
         self.texts, self.labels, self.num_classes = texts, labels, num_classes
         self.config, self.backbone, self.show_progress = config, backbone, show_progress
         self.precision = resolve_precision(config.precision)
-        self._values: dict[str, object] = {}
-        self._own_seconds: dict[str, float] = {}
-        self._deps: dict[str, set[str]] = {}
-        self._computing: list[tuple[set[str], list[float]]] = []  # (keys used, nested compute seconds)
-        self.used: set[str] = set()  # keys used by the current method
-        self.computed: set[str] = set()  # keys computed during the current method
+        self._pieces: dict[str, tuple[object, float]] = {}  # key -> (value, wall seconds of computing it)
+        self._computing = False
+        self.start_method()
 
-    def begin_method(self) -> None:
-        self.used, self.computed = set(), set()
+    def start_method(self) -> None:
+        """Reset the per-method accounting."""
+        self.used: dict[str, float] = {}
+        self.reused_seconds = 0.0
 
-    def reused_seconds(self) -> float:
-        """Own cost of every cached item the current method used but did not compute itself."""
-        return sum(self._own_seconds[k] for k in self.used - self.computed)
-
-    def _mark_used(self, key: str) -> None:
-        for frame_keys, _ in self._computing:
-            frame_keys.add(key)
-        stack = [key]
-        while stack:
-            k = stack.pop()
-            if k not in self.used:
-                self.used.add(k)
-                stack.extend(self._deps.get(k, ()))
-
-    def cached(self, key: str, compute: Callable[[], object]) -> object:
-        if key not in self._values:
-            self._computing.append((set(), [0.0]))
-            start = time.perf_counter()
-            value = compute()
-            wall = time.perf_counter() - start
-            deps, nested = self._computing.pop()
-            if self._computing:
-                self._computing[-1][1][0] += wall
-            self._values[key], self._own_seconds[key], self._deps[key] = value, wall - nested[0], deps
-            self.computed.add(key)
-        self._mark_used(key)
-        return self._values[key]
+    def shared(self, key: str, compute: Callable[[], object]) -> object:
+        """The value of piece ``key``, computed by ``compute()`` the first time it is asked for."""
+        if key not in self._pieces:
+            assert not self._computing, f"shared piece {key!r} asked for while computing another"
+            self._computing = True
+            try:
+                start = time.perf_counter()
+                self._pieces[key] = (compute(), time.perf_counter() - start)
+            finally:
+                self._computing = False
+        elif key not in self.used:
+            self.reused_seconds += self._pieces[key][1]  # computed by an earlier method
+        value, seconds = self._pieces[key]
+        self.used[key] = seconds
+        return value
 
     def train_config(self) -> TrainConfig:
         cfg = self.config
@@ -167,36 +165,38 @@ class _Context:
             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, precision=self.precision, seed=cfg.seed
         )
 
-    def new_model(self, num_classes: int, seed: int) -> LoraClassifier:
-        """A fresh LoRA classifier of the lowest configured rank."""
-        cfg = self.config
-        return LoraClassifier(self.backbone, int(cfg.ranks[0]), num_classes, cfg.adapted_layers, seed=seed)
-
-    def engine(self, model: LoraClassifier) -> tuple[TokenizedTexts, StartStates | None]:
-        """Tokens of every text and the cached output of the frozen layers below ``model``'s adapted ones."""
-        tokens = self.cached("tokens", lambda: tokenize(self.texts, self.backbone.tokenizer, self.config.max_length))
-        first = model.first_adapted_layer
-        states = None
-        if first > 0:
-            states = self.cached(
-                f"start_states_{first}",
-                lambda: compute_start_states(
-                    self.backbone, tokens, first, precision=self.precision, memmap_dir=self.config.memmap_dir
-                ),
-            )
-            model.set_layer_output_is_tuple(states.layer_output_is_tuple)
+    def engine(self) -> tuple[TokenizedTexts, StartStates | None]:
+        """Tokens of every text and the cached output of the frozen layers below the adapted ones (None if none)."""
+        tokens = self.shared("tokens", lambda: tokenize(self.texts, self.backbone.tokenizer, self.config.max_length))
+        first = first_adapted_layer(self.backbone.num_layers, self.config.adapted_layers)
+        if first == 0:
+            return tokens, None
+        states = self.shared(
+            "start_states",
+            lambda: compute_start_states(
+                self.backbone, tokens, first, precision=self.precision, memmap_dir=self.config.memmap_dir
+            ),
+        )
         return tokens, states
+
+    def new_model(self, num_classes: int, seed: int, states: StartStates | None) -> LoraClassifier:
+        """A fresh LoRA classifier of the lowest configured rank, reading ``states`` (from :meth:`engine`)."""
+        cfg = self.config
+        model = LoraClassifier(self.backbone, int(cfg.ranks[0]), num_classes, cfg.adapted_layers, seed=seed)
+        if states is not None:
+            model.set_layer_output_is_tuple(states.layer_output_is_tuple)
+        return model
 
 
 def _single_adapter_dynamics(ctx: _Context) -> TrainingDynamics:
     """One rank-``ranks[0]`` adapter trained on the given labels (shared by small_loss*, data_map)."""
+    tokens, states = ctx.engine()
 
     def run() -> TrainingDynamics:
-        model = ctx.new_model(ctx.num_classes, ctx.config.seed)
-        tokens, states = ctx.engine(model)
+        model = ctx.new_model(ctx.num_classes, ctx.config.seed, states)
         return train_adapters([model], tokens, ctx.labels, ctx.train_config(), states, ctx.show_progress, "single")
 
-    return ctx.cached("single_adapter", run)
+    return ctx.shared("single_adapter", run)
 
 
 def _auto_flags(scores: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
@@ -212,14 +212,16 @@ def _small_loss(ctx: _Context) -> DetectorOutput:
     losses = per_example_loss(_single_adapter_dynamics(ctx).train_logits[0], ctx.labels)  # (E, n)
     scores = losses.mean(axis=0).astype(np.float64)
     flagged, extra = _auto_flags(scores, ctx.config.seed)
-    return DetectorOutput("small_loss", scores, flagged, "auto mixture on mean training loss", 0.0, extra)
+    rule = "auto mixture on mean training loss"
+    return DetectorOutput("small_loss", scores, flagged, rule, 0.0, extra, adapter_passes=ctx.config.epochs)
 
 
 def _small_loss_final(ctx: _Context) -> DetectorOutput:
     losses = per_example_loss(_single_adapter_dynamics(ctx).train_logits[0], ctx.labels)
     scores = losses[-1].astype(np.float64)
     flagged, extra = _auto_flags(scores, ctx.config.seed)
-    return DetectorOutput("small_loss_final", scores, flagged, "auto mixture on final-epoch loss", 0.0, extra)
+    rule = "auto mixture on final-epoch loss"
+    return DetectorOutput("small_loss_final", scores, flagged, rule, 0.0, extra, adapter_passes=ctx.config.epochs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -274,10 +276,10 @@ def _aum(ctx: _Context, percentile: float = 99.0) -> DetectorOutput:
     n, c = len(ctx.labels), ctx.num_classes
     groups = threshold_sample_groups(n, c, ctx.config.seed, runs=2)
     aums, thresholds = np.zeros((2, n)), np.zeros(2)
+    tokens, states = ctx.engine()
     for r in range(2):
         run_labels = np.where(groups == r, c, ctx.labels)  # threshold samples -> the fake class C
-        model = ctx.new_model(c + 1, ctx.config.seed)
-        tokens, states = ctx.engine(model)
+        model = ctx.new_model(c + 1, ctx.config.seed, states)
         dyn = train_adapters([model], tokens, run_labels, ctx.train_config(), states, ctx.show_progress, f"aum {r}")
         aums[r] = -negative_margin(dyn.train_logits, run_labels)  # margin over all C + 1 logits, mean over epochs
         thresholds[r] = aum_threshold(aums[r, groups == r], percentile)
@@ -291,7 +293,7 @@ def _aum(ctx: _Context, percentile: float = 99.0) -> DetectorOutput:
         "examples_in_neither_subset": int((groups < 0).sum()),
     }
     rule = f"AUM below the {percentile:g}th percentile of fake-class threshold samples' AUM (2 runs)"
-    return DetectorOutput("aum", -aum, flagged, rule, 0.0, extra)
+    return DetectorOutput("aum", -aum, flagged, rule, 0.0, extra, adapter_passes=2 * ctx.config.epochs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -315,7 +317,8 @@ def _data_map(ctx: _Context) -> DetectorOutput:
         mean_variability_flagged=float(variability[flagged].mean()) if flagged.any() else None,
         mean_variability_kept=float(variability[~flagged].mean()) if (~flagged).any() else None,
     )
-    return DetectorOutput("data_map", scores, flagged, "auto mixture on -confidence", 0.0, extra)
+    rule = "auto mixture on -confidence"
+    return DetectorOutput("data_map", scores, flagged, rule, 0.0, extra, adapter_passes=ctx.config.epochs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -374,10 +377,10 @@ def _cleanlab_output(
 def _cleanlab_cv(ctx: _Context, folds: int = 5) -> DetectorOutput:
     find_issues, quality = _import_cleanlab()
     fold_ids = stratified_folds(ctx.labels, folds, ctx.config.seed)
+    tokens, states = ctx.engine()
 
     def fit_predict(train: np.ndarray, held: np.ndarray) -> np.ndarray:
-        model = ctx.new_model(ctx.num_classes, ctx.config.seed)
-        tokens, states = ctx.engine(model)
+        model = ctx.new_model(ctx.num_classes, ctx.config.seed, states)
         train_states = states.subset(train) if states is not None else None
         held_states = states.subset(held) if states is not None else None
         train_adapters(
@@ -386,8 +389,11 @@ def _cleanlab_cv(ctx: _Context, folds: int = 5) -> DetectorOutput:
         return softmax(predict_logits(model, tokens.subset(held), held_states, ctx.precision).astype(np.float64))
 
     pred_probs = out_of_fold_pred_probs(fold_ids, ctx.num_classes, fit_predict)
-    extra = {"folds": int(fold_ids.max()) + 1, "model": f"LoRA rank {ctx.config.ranks[0]}"}
-    return _cleanlab_output("cleanlab_cv", ctx.labels, pred_probs, extra, find_issues, quality)
+    k = int(fold_ids.max()) + 1
+    extra = {"folds": k, "model": f"LoRA rank {ctx.config.ranks[0]}"}
+    out = _cleanlab_output("cleanlab_cv", ctx.labels, pred_probs, extra, find_issues, quality)
+    out.adapter_passes = ctx.config.epochs * float((fold_ids[None, :] != np.arange(k)[:, None]).sum()) / len(fold_ids)
+    return out
 
 
 def _cleanlab_embeddings(ctx: _Context, folds: int = 5) -> DetectorOutput:
@@ -477,16 +483,16 @@ def train_coteaching(
 
 
 def _coteaching(ctx: _Context, forget_rate: float = 0.3, ramp_epochs: float = 1.0) -> DetectorOutput:
-    models = [ctx.new_model(ctx.num_classes, ctx.config.seed + s) for s in (0, 1)]
-    tokens, states = ctx.engine(models[0])
-    ctx.engine(models[1])
+    tokens, states = ctx.engine()
+    models = [ctx.new_model(ctx.num_classes, ctx.config.seed + s, states) for s in (0, 1)]
     dyn = train_coteaching(
         models, tokens, ctx.labels, ctx.train_config(), states, forget_rate, ramp_epochs, ctx.show_progress
     )
     scores = mean_loss(dyn.train_logits, ctx.labels).astype(np.float64)
     flagged, extra = _auto_flags(scores, ctx.config.seed)
     extra.update(forget_rate=float(forget_rate), ramp_epochs=float(ramp_epochs), forget_rate_assumed_known=True)
-    return DetectorOutput("coteaching", scores, flagged, "auto mixture on mean loss of both co-taught nets", 0.0, extra)
+    rule = "auto mixture on mean loss of both co-taught nets"
+    return DetectorOutput("coteaching", scores, flagged, rule, 0.0, extra, adapter_passes=2 * ctx.config.epochs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -519,6 +525,42 @@ def _check_names_and_options(names: list[str], options: dict[str, dict]) -> None
             )
 
 
+def iter_baselines(
+    names: list[str],
+    texts: list[str],
+    labels: np.ndarray,
+    num_classes: int,
+    config: DetectConfig,
+    backbone: Backbone,
+    show_progress: bool = False,
+    options: dict[str, dict] | None = None,
+) -> Iterator[DetectorOutput]:
+    """Run several baselines on the same data one after the other, yielding each output as soon as it is done.
+
+    Arguments as in :func:`run_baselines`; they are checked before anything runs. Work shared between the
+    methods is done once (see :class:`DetectorOutput` ``seconds`` and ``shared``). The caller's time between
+    two outputs is not charged to any method.
+    """
+    options = options or {}
+    _check_names_and_options(list(names), options)
+    config.validate()
+    labels, num_classes = validate_inputs(list(texts), labels, num_classes)
+    ctx = _Context(list(texts), labels, num_classes, config, backbone, show_progress)
+
+    def outputs() -> Iterator[DetectorOutput]:
+        for name in names:
+            ctx.start_method()
+            start = time.perf_counter()
+            out = BASELINES[name](ctx, **options.get(name, {}))
+            out.seconds = time.perf_counter() - start + ctx.reused_seconds
+            out.shared = dict(ctx.used)
+            out.scores = np.asarray(out.scores, dtype=np.float64)
+            out.flagged = np.asarray(out.flagged, dtype=bool)
+            yield out
+
+    return outputs()
+
+
 def run_baselines(
     names: list[str],
     texts: list[str],
@@ -535,21 +577,8 @@ def run_baselines(
     ``options`` maps a baseline name to its keyword options, e.g. ``{"coteaching": {"forget_rate": 0.2}}``
     (aum: ``percentile``; cleanlab_*: ``folds``; coteaching: ``forget_rate``, ``ramp_epochs``).
     """
-    options = options or {}
-    _check_names_and_options(list(names), options)
-    config.validate()
-    labels, num_classes = validate_inputs(list(texts), labels, num_classes)
-    ctx = _Context(list(texts), labels, num_classes, config, backbone, show_progress)
-    outputs: dict[str, DetectorOutput] = {}
-    for name in names:
-        ctx.begin_method()
-        start = time.perf_counter()
-        out = BASELINES[name](ctx, **options.get(name, {}))
-        out.seconds = time.perf_counter() - start + ctx.reused_seconds()
-        out.scores = np.asarray(out.scores, dtype=np.float64)
-        out.flagged = np.asarray(out.flagged, dtype=bool)
-        outputs[name] = out
-    return outputs
+    outputs = iter_baselines(names, texts, labels, num_classes, config, backbone, show_progress, options)
+    return {out.name: out for out in outputs}
 
 
 def run_baseline(

@@ -45,6 +45,16 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+def first_adapted_layer(num_layers: int, num_adapted_layers: int | None) -> int:
+    """Index of the lowest layer that gets LoRA when the top ``num_adapted_layers`` are adapted (None = all).
+
+    The layers below it are frozen and can be computed once (:func:`~ract.training.features.compute_start_states`).
+    ``num_adapted_layers`` is clipped to 1..num_layers.
+    """
+    k = num_layers if num_adapted_layers is None else max(1, min(num_adapted_layers, num_layers))
+    return num_layers - k
+
+
 class LoraClassifier(nn.Module):
     """Backbone copy with rank-``rank`` LoRA on its top layers + a linear head on mean-pooled tokens.
 
@@ -69,10 +79,9 @@ class LoraClassifier(nn.Module):
     ) -> None:
         super().__init__()
         num_layers = backbone.num_layers
-        k = num_layers if num_adapted_layers is None else max(1, min(num_adapted_layers, num_layers))
         self.rank = rank
         self.num_classes = num_classes
-        self.first_adapted_layer = num_layers - k
+        self.first_adapted_layer = first_adapted_layer(num_layers, num_adapted_layers)
         # A structural copy whose frozen weights are the backbone's own tensors (shared, not duplicated):
         # peft then wraps the copy's projections, and the backbone itself stays untouched.
         encoder = copy.deepcopy(backbone.model, memo={id(p): p for p in backbone.model.parameters()})
