@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ract.cleaning import CHANGE_COLUMN, apply_row_changes
 from ract.data import read_table, write_table
 from ract.errors import RactError
 
@@ -40,24 +41,14 @@ def clean_table(frame: pd.DataFrame, scores: pd.DataFrame, label_column: str, ac
     rows = scores["index"].to_numpy()
     if len(rows) and (rows.min() < 0 or rows.max() >= len(frame)):
         raise RactError(f"the scores file refers to row {int(rows.max())} but the data has {len(frame)} rows")
-    out = frame.copy()
-    change = np.full(len(out), "not scored", dtype=object)
-    change[rows] = "kept"
+    status = np.full(len(frame), "not scored", dtype=object)
+    status[rows] = "kept"
     flagged_rows = rows[scores["is_label_issue"].astype(bool).to_numpy()]
     if action == "relabel":
-        suggested = scores.set_index("index")["predicted_label"]
-        old = out[label_column].astype(str).to_numpy()
-        new = suggested.loc[flagged_rows].astype(str).to_numpy()
-        labels = out[label_column].astype(object).to_numpy().copy()
-        labels[flagged_rows] = new
-        out[label_column] = labels
-        change[flagged_rows] = [f"relabelled: {a} -> {b}" for a, b in zip(old[flagged_rows], new, strict=True)]
-        out["ract_change"] = change
-        return out
-    keep = np.ones(len(out), dtype=bool)
-    keep[flagged_rows] = False
-    out["ract_change"] = change
-    return out[keep].reset_index(drop=True)
+        suggested = scores.set_index("index")["predicted_label"].loc[flagged_rows].astype(str)
+        relabel = dict(zip(flagged_rows.tolist(), suggested.tolist(), strict=True))
+        return apply_row_changes(frame, label_column, status, relabel=relabel)
+    return apply_row_changes(frame, label_column, status, drop=flagged_rows.tolist())
 
 
 def run(args: argparse.Namespace, say) -> int:
@@ -66,6 +57,6 @@ def run(args: argparse.Namespace, say) -> int:
     cleaned = clean_table(frame, scores, args.label_column, args.action)
     write_table(cleaned, Path(args.output))
     removed = len(frame) - len(cleaned)
-    relabelled = int(cleaned["ract_change"].astype(str).str.startswith("relabelled").sum())
+    relabelled = int(cleaned[CHANGE_COLUMN].astype(str).str.startswith("relabelled").sum())
     say(f"wrote {len(cleaned)} rows to {args.output} ({removed} removed, {relabelled} relabelled)")
     return 0
