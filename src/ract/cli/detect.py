@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ract.data import LabelledData, load_data
+from ract.data.loading import source_file
 from ract.detection.baselines import BASELINES, BaselineDetector
 from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT, DetectConfig
@@ -194,6 +195,11 @@ def inject_from_args(
     return result.noisy_labels, data.labels, noise_info, backbone
 
 
+def _absolute(path: Path | None) -> str | None:
+    """The absolute path as text (recorded in summary.json so later commands find the data), or None."""
+    return str(path.resolve()) if path is not None else None
+
+
 def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRun:
     """Load, optionally inject noise, run RACT, write scores.csv, dynamics.npz and summary.json."""
     started = time.perf_counter()
@@ -229,6 +235,9 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
         "method": method,
         "data": {
             "source": data.source,
+            "path": _absolute(source_file(args.data, args.split, args.data_dir)),
+            "text_column": args.text_column,
+            "label_column": args.label_column,
             "split": args.split,
             "num_examples": n,
             "num_classes": data.num_classes,

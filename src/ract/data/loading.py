@@ -195,6 +195,25 @@ def _resolve_source(source: str, split: str, data_dir: str | Path | None) -> _Ra
     return _load_hub(source, split)
 
 
+def source_file(source: str, split: str = "train", data_dir: str | Path | None = None) -> Path | None:
+    """The local file that :func:`load_data` reads for ``source``, or None (a Hub data set, or nothing found).
+
+    That is ``source`` itself when it is a file, else a preset's local copy of ``split`` in the data dir (see
+    :func:`find_data_dir`). Commands that write the data back (``ract review --export``) use it.
+    """
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path
+    preset = get_preset(source)
+    if preset is None:
+        return None
+    root = find_data_dir(data_dir)
+    if root is None:
+        return None
+    local = preset.local_file(root, preset.resolve_split(split))
+    return local if local.is_file() else None
+
+
 def _looks_like_path(source: str) -> bool:
     """A file suffix, or anything a Hub id (``name`` or ``owner/name``) cannot be, means a path."""
     return bool(Path(source).suffix) or _HUB_ID.fullmatch(source) is None
