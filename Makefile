@@ -1,16 +1,24 @@
 # Two commands do everything (see README):
 #   make demo   set up, then run RACT detection on AG News with 30% injected symmetric noise
 #   make test   set up, then run the test suite
-# Setup installs torch==2.13.0 (CPU build) first, so that nothing pulls a multi-GB CUDA build of torch.
+# Setup installs torch==2.13.0 (CPU build) first, so that nothing pulls a multi-GB CUDA build of torch,
+# and Debian's chromium for the browser tests if it is missing.
 
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ract-installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup browser demo test lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# The browser tests of `ract review` drive Debian's chromium through Playwright (never `playwright install`).
+# Installed only when missing, and only as root; elsewhere those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "note: /usr/bin/chromium missing and not root: the browser tests will be skipped"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

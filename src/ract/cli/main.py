@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ract.cli import clean, detect, rank, report, train
+from ract.cli import clean, detect, rank, report, review, train
 from ract.errors import RactError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.register(subparsers)
     clean.register(subparsers)
     report.register(subparsers)
+    review.register(subparsers)
     rank.register(subparsers)
     return parser
 
