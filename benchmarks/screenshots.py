@@ -111,6 +111,12 @@ def screenshot_review(browser, output_dir: Path, path: Path) -> None:
         context.close()
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout when inside it (results stay readable on another machine)."""
+    root = DOCS.parent
+    return str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output_dir", nargs="?", help="a ract detect output folder (default: see above)")
@@ -151,7 +157,7 @@ def main() -> None:
         "meets_targets": max(load_ms) < TARGET_OPEN_MS and size / 1e6 < TARGET_SIZE_MB,
         "browser": f"chromium {version} (headless, {CHROMIUM})",
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "screenshots": [str(docs / "report.png"), str(docs / "review.png")],
+        "screenshots": [_shown(docs / "report.png"), _shown(docs / "review.png")],
     }  # fmt: skip
     save_result("report_open", payload)
 
