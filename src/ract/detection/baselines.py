@@ -541,8 +541,8 @@ def iter_baselines(
     methods is done once (see :class:`DetectorOutput` ``seconds`` and ``shared``). The caller's time between
     two outputs is not charged to any method.
     """
-    options = options or {}
-    _check_names_and_options(list(names), options)
+    names, options = list(names), options or {}
+    _check_names_and_options(names, options)
     config.validate()
     labels, num_classes = validate_inputs(list(texts), labels, num_classes)
     ctx = _Context(list(texts), labels, num_classes, config, backbone, show_progress)
