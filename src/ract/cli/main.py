@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from ract.cli import clean, detect, rank, report, review, train
+from ract.cli import bench, clean, detect, rank, report, review, train
 from ract.errors import RactError
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.register(subparsers)
     review.register(subparsers)
     rank.register(subparsers)
+    bench.register(subparsers)
     return parser
 
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     # transformers 5 deprecation chatter raised inside peft; nothing a user can act on.
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # as typed, for reports
     quiet = getattr(args, "quiet", False)
 
     def say(message: str) -> None:
