@@ -39,12 +39,14 @@ def provenance() -> dict:
     }
 
 
-def save_result(name: str, payload: dict, out_dir: Path = RESULTS) -> Path:
-    """Write ``<out_dir>/<name>.json`` (default benchmarks/results) with the provenance added, and print it."""
+def save_result(name: str, payload: dict, out_dir: Path = RESULTS, echo: bool = True) -> Path:
+    """Write ``<out_dir>/<name>.json`` (default benchmarks/results) with the provenance added, and print it
+    (only the path when ``echo`` is False, e.g. for a file rewritten after every step)."""
     path = Path(out_dir) / f"{name}.json"
     write_json(path, {**payload, "provenance": provenance()})
-    print(json.dumps(payload, indent=2, default=str))
-    print(f"saved {path}")
+    if echo:
+        print(json.dumps(payload, indent=2, default=str))
+    print(f"saved {path}", flush=True)
     return path
 
 

@@ -48,11 +48,13 @@ from torch import nn
 from benchmarks.common import save_result
 from ract.cli.train import align_labels
 from ract.data import load_data
+from ract.detection.bench import Setting, load_train_sample, parse_settings
 from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT, DetectConfig, resolve_precision
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import mean_pool
 from ract.noise import inject_noise
+from ract.reporting.bench_report import mean_std
 from ract.reporting.outputs import peak_rss_mb
 from ract.training.features import TokenizedTexts, sentence_embeddings, tokenize
 from ract.training.loop import TrainConfig, predict_logits, train_adapters
@@ -66,17 +68,6 @@ DEFAULT_SETTINGS = (
 METHODS = ("ract_remove", "ract_relabel", "lora_r4", "lora_r16", "clean_ceiling", "full_finetune")
 DETECTION_KEYS = ("precision", "recall", "f1", "f1_at_true_count", "auroc", "auprc", "estimated_noise_rate")
 FULL_FINETUNE_LR = 2e-5
-
-
-@dataclass
-class Setting:
-    dataset: str
-    kind: str
-    rate: float
-
-    @property
-    def key(self) -> str:
-        return f"{self.dataset}:{self.kind}:{self.rate:g}"
 
 
 @dataclass
@@ -117,19 +108,9 @@ class FullFineTune(nn.Module):
         return self.head(mean_pool(hidden, attention_mask))
 
 
-def parse_settings(text: str) -> list[Setting]:
-    settings = []
-    for item in (s.strip() for s in text.split(",") if s.strip()):
-        parts = item.split(":")
-        if len(parts) != 3:
-            raise SystemExit(f"--settings {item!r}: expected dataset:kind:rate, e.g. ag_news:symmetric:0.3")
-        settings.append(Setting(parts[0], parts[1], float(parts[2])))
-    return settings
-
-
 def load_dataset(name: str, rows: int | None, backbone: Backbone, max_length: int) -> DataSet:
     """The train sample (seed 0) and the whole test split, its labels mapped to the train label ids by name."""
-    train = load_data(name, split="train", limit=rows, seed=0)
+    train = load_train_sample(name, rows)
     test = align_labels(load_data(name, split="test"), train.label_names)
     return DataSet(
         texts=train.texts,
@@ -214,13 +195,6 @@ def run_seed(setting: Setting, seed: int, data: DataSet, backbone: Backbone, epo
         "detection": detection,
         "methods": methods,
     }
-
-
-def mean_std(values: list) -> dict | None:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
 
 
 def summarise(runs: list[dict]) -> dict:
