@@ -57,8 +57,10 @@ def serve(session, args: argparse.Namespace, say) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     try:
         server = make_server(args.host, args.port, app, threaded=True)
-    except (OSError, SystemExit) as err:
-        raise RactError(f"cannot listen on {args.host}:{args.port}: {err}") from None
+    except OSError as err:
+        raise RactError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
+    except SystemExit:  # werkzeug has printed why (e.g. the port is in use)
+        raise RactError(f"cannot listen on {args.host}:{args.port}; pick another port with --port") from None
     host = f"[{args.host}]" if ":" in args.host else args.host
     counts = session.counts()
     say(f"reviewing {session.total} flagged rows of {session.output_dir} ({session.total - counts['undecided']} "

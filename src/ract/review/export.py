@@ -117,7 +117,7 @@ def export_reviewed(
     status[scored] = "kept"
     status[session.flagged["index"].to_numpy(np.int64)] = NOT_REVIEWED
     relabel, drop = {}, []
-    for decision in session.decisions.values():
+    for decision in session.decided():
         if decision.decision == "drop":
             drop.append(decision.row_id)
         else:

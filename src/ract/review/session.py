@@ -41,7 +41,7 @@ class ReviewSession:
         self.flagged = self.scores[self.scores["is_label_issue"]].reset_index(drop=True)
         self.labels = _label_names(self.summary, self.scores)
         self._position = {int(row_id): pos for pos, row_id in enumerate(self.flagged["index"])}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.decisions: dict[int, Decision] = {}
         for decision in load_decisions(self.decisions_path):
             self._check_known(decision)
@@ -98,14 +98,21 @@ class ReviewSession:
 
     def state(self, pos: int | None = None) -> dict:
         """What the page shows: the row at ``pos`` (default: where to resume) and the progress."""
-        pos = self.resume_position() if pos is None else min(max(int(pos), 0), self.total)
-        return {"pos": pos, "total": self.total, "decided": len(self.decisions), "item": self.item(pos)}
+        with self._lock:
+            pos = self.resume_position() if pos is None else min(max(int(pos), 0), self.total)
+            return {"pos": pos, "total": self.total, "decided": len(self.decisions), "item": self.item(pos)}
+
+    def decided(self) -> list[Decision]:
+        """A snapshot of the decisions, in the order they were taken."""
+        with self._lock:
+            return list(self.decisions.values())
 
     def counts(self) -> dict[str, int]:
         """Number of decisions of each kind, and of flagged rows not decided yet."""
         out = {kind: 0 for kind in DECISIONS}
-        for decision in self.decisions.values():
-            out[decision.decision] += 1
+        with self._lock:
+            for decision in self.decisions.values():
+                out[decision.decision] += 1
         out["undecided"] = self.total - len(self.decisions)
         return out
 
@@ -148,7 +155,7 @@ class ReviewSession:
             self.decisions.pop(record.row_id, None)
             self.decisions[record.row_id] = record
             save_decisions(self.decisions_path, self.decisions.values())
-        return self.resume_position(pos + 1)
+            return self.resume_position(pos + 1)
 
     def undo(self) -> int | None:
         """Take back the latest decision (and save); returns its row's position, or None if there was none."""
