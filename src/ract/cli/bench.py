@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="compare RACT with peer methods on injected noise (bench.json, bench.md)",
-        description=__doc__.split("\n\n")[0] + " --seed picks the --limit row sample (the same rows for every "
+        description=__doc__.split("\n\n")[0].removeprefix("``ract bench``: ")
+        + " --seed picks the --limit row sample (the same rows for every "
         "--seeds value); --seeds are the noise and model seeds.",
     )
     add_data_arguments(parser)
@@ -50,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", default="0", help="noise and model seeds, comma-separated (default: 0)")
     add_model_arguments(parser)
     parser.add_argument("--output-dir", required=True, help="folder for bench.json and bench.md")
-    parser.add_argument("--resume", action="store_true", help="keep the finished cells of bench.json, run the rest")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the finished cells of bench.json and run the rest (else start over)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     parser.set_defaults(run=run)
 
