@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from ract.detection import BASELINE_NAMES
 from ract.detection.baselines import (
     BASELINES,
     DetectorOutput,
@@ -60,6 +61,11 @@ def all_outputs(noisy_toy, backbone) -> dict[str, DetectorOutput]:
 
 
 # --- AUM ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_command_line_names_every_baseline_in_order() -> None:
+    """``ract.detection.BASELINE_NAMES`` (torch-free, for ``--method``/``--methods``) must match ``BASELINES``."""
+    assert tuple(BASELINES) == BASELINE_NAMES
 
 
 def test_threshold_sample_groups_are_disjoint_and_sized() -> None:

@@ -65,6 +65,57 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ract.cli.main", *args], capture_output=True, text=True, timeout=300)
 
 
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_building_the_command_line_does_not_load_torch() -> None:
+    """torch, transformers and peft take seconds to import: ``ract --help``, review, clean and report need none."""
+    result = _run_python("import sys, ract.cli.main; print('torch' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_every_parser_builds_without_heavy_libraries() -> None:
+    code = (
+        "import sys; from ract.cli.main import build_parser\n"
+        "parser = build_parser()\n"
+        "for sub in parser._subparsers._group_actions[0].choices.values(): sub.format_help()\n"
+        "heavy = ('torch', 'transformers', 'peft', 'sklearn', 'pandas', 'matplotlib', 'flask')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_help_exits_0_and_lists_every_command() -> None:
+    script = Path(sys.executable).with_name("ract")  # the installed console script, if there is one
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "ract.cli.main"]
+    result = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for name in ("detect", "train", "predict", "clean", "report", "review", "rank", "bench"):
+        assert name in result.stdout
+    review = subprocess.run([*command, "review", "--help"], capture_output=True, text=True, timeout=300)
+    assert review.returncode == 0, review.stderr
+
+
+def test_package_names_are_imported_on_first_access() -> None:
+    code = (
+        "import sys, ract; assert 'torch' not in sys.modules\n"
+        "assert {'RACT', 'DetectConfig', 'find_label_issues', 'RactError', '__version__'} <= set(dir(ract))\n"
+        "from ract import RACT, DetectConfig, RactError, __version__, find_label_issues\n"
+        "import ract.detection.pipeline as pipeline, ract.errors as errors\n"
+        "assert (RACT, DetectConfig, find_label_issues) == "
+        "(pipeline.RACT, pipeline.DetectConfig, pipeline.find_label_issues)\n"
+        "assert RactError is errors.RactError and __version__ == ract.__version__\n"
+        "print('ok')"
+    )
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

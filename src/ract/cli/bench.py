@@ -13,21 +13,10 @@ import shlex
 import time
 from pathlib import Path
 
-from ract.cli.detect import add_data_arguments, add_model_arguments, config_from_args, load_from_args
-from ract.detection.bench import (
-    DEFAULT_METHODS,
-    METHODS,
-    make_setting,
-    parse_methods,
-    parse_seeds,
-    run_grid,
-    start_results,
-)
+from ract.cli.arguments import add_data_arguments, add_model_arguments, config_from_args, load_from_args
+from ract.detection import DEFAULT_METHODS, METHODS
 from ract.errors import RactError
-from ract.models.backbone import load_backbone
 from ract.noise import NOISE_KINDS
-from ract.reporting.bench_report import render_markdown
-from ract.reporting.outputs import git_commit, library_versions, machine_info, write_json, write_text_atomic
 
 RESULTS_FILE, REPORT_FILE = "bench.json", "bench.md"
 
@@ -59,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, say) -> int:
+    from ract.detection.bench import make_setting, parse_methods, parse_seeds, run_grid, start_results
+    from ract.models.backbone import load_backbone
+    from ract.reporting.bench_report import render_markdown
+    from ract.reporting.outputs import git_commit, library_versions, machine_info, write_json, write_text_atomic
+
     methods = parse_methods(args.methods)  # user mistakes first, before anything slow
     seeds = parse_seeds(args.seeds)
     name = Path(args.data).name

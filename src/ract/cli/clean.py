@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ract.cleaning import CHANGE_COLUMN, apply_row_changes
-from ract.data import read_table, write_table
 from ract.errors import RactError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ACTIONS = ("remove", "relabel")
 
@@ -33,6 +34,8 @@ def clean_table(frame: pd.DataFrame, scores: pd.DataFrame, label_column: str, ac
     ``--action remove``) without the removed rows. Rows of ``frame`` not scored (e.g. dropped empty texts, or
     outside a ``--limit`` subsample) are kept unchanged and marked ``not scored``.
     """
+    from ract.cleaning import apply_row_changes
+
     missing = {"index", "is_label_issue", "predicted_label"} - set(scores.columns)
     if missing:
         raise RactError(f"the scores file lacks columns {sorted(missing)}: pass the scores.csv of `ract detect`")
@@ -52,6 +55,9 @@ def clean_table(frame: pd.DataFrame, scores: pd.DataFrame, label_column: str, ac
 
 
 def run(args: argparse.Namespace, say) -> int:
+    from ract.cleaning import CHANGE_COLUMN
+    from ract.data import read_table, write_table
+
     frame = read_table(args.data)
     scores = read_table(args.scores)
     cleaned = clean_table(frame, scores, args.label_column, args.action)

@@ -25,11 +25,8 @@ import time
 
 import numpy as np
 
-from ract.cli.detect import add_data_arguments, add_model_arguments, config_from_args, load_from_args
-from ract.detection.pipeline import RACT
+from ract.cli.arguments import add_data_arguments, add_model_arguments, config_from_args, load_from_args
 from ract.errors import RactError
-from ract.reporting.outputs import to_jsonable
-from ract.theory import DEFAULT_RANK_CHOICES, estimate_alpha_from_model, lora_capacity, optimal_rank, recommend_rank
 
 LOW_PROBE_RANK = 4
 MIN_PROBE_ROWS = 10
@@ -117,6 +114,8 @@ def probe_sample(n: int, rows: int, seed: int) -> np.ndarray:
 
 def run_probe(args, config, data, backbone, say) -> dict:
     """Train RACT (ranks 4 and --probe-rank) on a subsample; return its evidence and the fitted detector."""
+    from ract.detection.pipeline import RACT
+
     rows = probe_sample(len(data.texts), args.probe_rows, args.seed)
     texts = [data.texts[i] for i in rows]
     labels = data.labels[rows]
@@ -154,6 +153,8 @@ def resolve_noise_rate(args, probe: dict | None, data) -> dict:
 
 
 def resolve_alpha(args, probe: dict | None) -> dict:
+    from ract.theory import estimate_alpha_from_model
+
     if args.alpha is not None:
         return {"value": float(args.alpha), "source": "--alpha", "r_squared": None, "fitted_on_rank": None}
     encoder = probe["detector"].adapters_[-1].encoder
@@ -169,6 +170,8 @@ def resolve_alpha(args, probe: dict | None) -> dict:
 
 
 def capacity_rows(backbone, layers: list[int], num_classes: int, n: int) -> list[dict]:
+    from ract.theory import DEFAULT_RANK_CHOICES, lora_capacity
+
     rows = []
     for r in DEFAULT_RANK_CHOICES:
         cap = lora_capacity(backbone.model, r, backbone.target_modules, layers=layers, num_classes=num_classes)
@@ -188,6 +191,10 @@ def capacity_rows(backbone, layers: list[int], num_classes: int, n: int) -> list
 
 
 def run(args: argparse.Namespace, say) -> int:
+    from ract.models.backbone import load_backbone
+    from ract.reporting.outputs import to_jsonable
+    from ract.theory import DEFAULT_RANK_CHOICES, optimal_rank, recommend_rank
+
     validate_args(args)
     c = 1.0 if args.c is None else float(args.c)
     started = time.perf_counter()
@@ -200,8 +207,6 @@ def run(args: argparse.Namespace, say) -> int:
     t = time.perf_counter()
     data = load_from_args(args, say)
     timings["load_data"] = time.perf_counter() - t
-
-    from ract.models.backbone import load_backbone
 
     t = time.perf_counter()
     backbone = load_backbone(config.model)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ract.cli.detect import add_detection_arguments, detect_and_write
-from ract.data import LabelledData, load_data, read_table, write_table
+from ract.cli.arguments import add_detection_arguments
+from ract.cli.detect import detect_and_write
 from ract.errors import RactError
-from ract.models.persistence import load_classifier, save_classifier, write_model_card
-from ract.reporting.outputs import SUMMARY_FILE, write_json
-from ract.training.features import tokenize
-from ract.training.loop import predict_logits, softmax
-from ract.training.robust import CURRICULA, retrain
+from ract.training import CURRICULA
+
+if TYPE_CHECKING:
+    from ract.data import LabelledData
 
 MODEL_DIR = "model"
 
@@ -50,6 +49,13 @@ def align_labels(test: LabelledData, label_names: list[str]) -> LabelledData:
 
 
 def run_train(args: argparse.Namespace, say) -> int:
+    from ract.data import load_data
+    from ract.models.persistence import save_classifier, write_model_card
+    from ract.reporting.outputs import SUMMARY_FILE, write_json
+    from ract.training.features import tokenize
+    from ract.training.loop import predict_logits
+    from ract.training.robust import retrain
+
     test = None
     if args.test:  # fail fast on a bad test set, before any training
         test = load_data(args.test, text_column=args.text_column, label_column=args.label_column, split="test",
@@ -98,6 +104,13 @@ def run_train(args: argparse.Namespace, say) -> int:
 
 
 def run_predict(args: argparse.Namespace, say) -> int:
+    import pandas as pd
+
+    from ract.data import read_table, write_table
+    from ract.models.persistence import load_classifier
+    from ract.training.features import tokenize
+    from ract.training.loop import predict_logits, softmax
+
     model, backbone, meta = load_classifier(args.model_dir)
     frame = read_table(args.data)
     if args.text_column not in frame.columns:

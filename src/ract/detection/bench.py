@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ract.data import LabelledData, load_data
-from ract.detection.baselines import BASELINES, DetectorOutput, iter_baselines
+from ract.detection import DEFAULT_METHODS, METHODS  # noqa: F401 (DEFAULT_METHODS re-exported for callers)
+from ract.detection.baselines import DetectorOutput, iter_baselines
 from ract.detection.metrics import detection_metrics
 from ract.detection.pipeline import RACT, DetectConfig, resolve_precision
 from ract.errors import RactError
@@ -40,10 +41,6 @@ from ract.models.backbone import Backbone
 from ract.noise import NOISE_KINDS, inject_noise
 from ract.training.features import sentence_embeddings
 
-#: Every method: RACT and the peers of :data:`~ract.detection.baselines.BASELINES`.
-METHODS: tuple[str, ...] = ("ract", *BASELINES)
-#: The default run order: RACT first, then cleanlab_cv (the reference of the targets), then the other peers.
-DEFAULT_METHODS: tuple[str, ...] = ("ract", "cleanlab_cv", *(m for m in BASELINES if m != "cleanlab_cv"))
 METRIC_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "f1_at_true_count", "auroc", "auprc")
 
 

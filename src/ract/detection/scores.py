@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ract.errors import RactError
-from ract.training.loop import per_example_loss, softmax
+from ract.training.logits import per_example_loss, softmax
 
 
 def mean_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

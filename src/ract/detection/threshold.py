@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.mixture import GaussianMixture
 
 from ract.errors import RactError
 
@@ -81,6 +80,8 @@ def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 
         return ThresholdResult(flagged, threshold, float(value), str(rule))
     if n < 10 or np.ptp(scores) == 0:
         return ThresholdResult(np.zeros(n, dtype=bool), float("inf"), 0.0, "auto")
+    from sklearn.mixture import GaussianMixture  # sklearn takes a second to import; only this rule needs it
+
     x = _log_scores(scores).reshape(-1, 1)
     gmm = GaussianMixture(n_components=2, random_state=seed, n_init=3).fit(x)
     means = gmm.means_.ravel()

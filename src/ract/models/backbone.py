@@ -17,8 +17,7 @@ import torch
 from torch import nn
 
 from ract.errors import RactError
-
-DEFAULT_MODEL = "minilm"
+from ract.models import DEFAULT_MODEL
 
 # Attention projection names, in order of preference, for the architectures ract knows.
 # BERT/RoBERTa/ELECTRA: query/value; DistilBERT: q_lin/v_lin; MPNet: q/v; decoder-style: q_proj/v_proj.

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ract.models.classifier import LoraClassifier
 from ract.training.features import StartStates, TokenizedTexts, autocast_context, length_bucketed_batches
+from ract.training.logits import per_example_loss, softmax  # noqa: F401 (importable from here, as before)
 
 
 @dataclass
@@ -67,20 +68,6 @@ class TrainingDynamics:
     def logits(self) -> np.ndarray:
         """The record scores are computed from: eval-mode logits when present, else training-pass logits."""
         return self.eval_logits if self.eval_logits is not None else self.train_logits
-
-
-def per_example_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cross-entropy of each example. logits: (..., n, C); labels: (n,). Returns (..., n) in nats."""
-    shifted = logits - logits.max(-1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(-1))
-    picked = np.take_along_axis(shifted, labels.reshape((1,) * (logits.ndim - 2) + (-1, 1)), -1)[..., 0]
-    return log_norm - picked
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities along the last axis."""
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def _linear_schedule(total_steps: int, warmup_fraction: float):

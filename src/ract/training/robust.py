@@ -14,9 +14,8 @@ import numpy as np
 from ract.detection.pipeline import RACT
 from ract.errors import RactError
 from ract.models.classifier import LoraClassifier
+from ract.training import CURRICULA
 from ract.training.loop import TrainConfig, TrainingDynamics, train_adapters
-
-CURRICULA = ("remove", "relabel", "none")
 
 
 @dataclass
