@@ -9,6 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+training = pytest.mark.skipif(
+    os.environ.get("RACT_SKIP_TRAINING_TESTS") == "1", reason="model-training test (RACT_SKIP_TRAINING_TESTS=1)"
+)
+
 warnings.filterwarnings("ignore", category=FutureWarning)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

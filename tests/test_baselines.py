@@ -4,7 +4,6 @@ on the tiny toy set (64 texts, 2 epochs, one adapted layer; set RACT_SKIP_TRAINI
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
@@ -28,10 +27,7 @@ from ract.detection.baselines import (
 )
 from ract.detection.pipeline import DetectConfig
 from ract.errors import RactError
-
-training = pytest.mark.skipif(
-    os.environ.get("RACT_SKIP_TRAINING_TESTS") == "1", reason="model-training test (RACT_SKIP_TRAINING_TESTS=1)"
-)
+from tests.conftest import training
 
 CONFIG = DetectConfig(epochs=2, adapted_layers=1, lr=3e-3, batch_size=16)
 

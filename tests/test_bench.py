@@ -5,7 +5,6 @@ layer; RACT_SKIP_TRAINING_TESTS=1 skips those), and the renderer on hand-made re
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +27,8 @@ from ract.detection.bench import (
 from ract.detection.pipeline import DetectConfig
 from ract.errors import RactError
 from ract.reporting.bench_report import render_markdown, target_line
+from tests.conftest import training
 
-training = pytest.mark.skipif(
-    os.environ.get("RACT_SKIP_TRAINING_TESTS") == "1", reason="model-training test (RACT_SKIP_TRAINING_TESTS=1)"
-)
 CONFIG = DetectConfig(epochs=1, adapted_layers=1, lr=3e-3, batch_size=16)
 FAST = ["--epochs", "1", "--adapted-layers", "1", "--lr", "3e-3", "--batch-size", "16", "--quiet"]
 
