@@ -1,5 +1,5 @@
 # Two commands do everything (see README):
-#   make demo   set up, then run RACT detection on AG News with 30% injected symmetric noise
+#   make demo   set up (without the browser), then run RACT detection on AG News with 30% injected symmetric noise
 #   make test   set up, then run the test suite
 # Setup installs torch==2.13.0 (CPU build) first, so that nothing pulls a multi-GB CUDA build of torch,
 # and Debian's chromium for the browser tests if it is missing.
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: setup
+demo: $(STAMP)
 	$(BIN)/ract detect ag_news --inject-noise symmetric --noise-rate 0.3 --output-dir out/ag_news_sym30
 
 test: setup
