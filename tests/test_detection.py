@@ -104,3 +104,38 @@ def test_auto_threshold_warns_when_most_examples_look_noisy() -> None:
     result = apply_threshold(scores, "auto")
     assert result.estimated_noise_rate > 0.5 and result.warning and "rate:R" in result.warning
     assert apply_threshold(np.r_[rng.lognormal(-3, 0.5, 900), rng.lognormal(0.5, 0.3, 100)], "auto").warning is None
+
+
+def _score_with(logits: np.ndarray, labels: np.ndarray, threshold: str = "auto"):
+    """RACT._score on hand-made dynamics (no training)."""
+    from types import SimpleNamespace
+
+    from ract.detection.pipeline import RACT
+
+    detector = RACT(threshold=threshold)
+    detector._score(SimpleNamespace(logits=logits), labels)
+    return detector
+
+
+def test_auto_threshold_never_flags_rows_predicted_as_given() -> None:
+    # clean data (0% noise) whose losses still form two groups: confident rows and hesitant-but-right rows
+    rng = np.random.default_rng(0)
+    n = 400
+    labels = rng.integers(0, 3, n)
+    logits = rng.normal(0, 0.05, size=(2, 3, n, 3))
+    margin = np.where(np.arange(n) % 2 == 0, 6.0, 0.4)  # half the rows are barely right
+    logits[:, :, np.arange(n), labels] += margin
+    raw = apply_threshold(compute_score("mean_loss", logits, labels), "auto", 0).flagged
+    assert raw.sum() > 50  # the mixture alone would flag many clean rows
+    detector = _score_with(logits, labels)
+    assert detector.label_issues_.sum() == 0
+    assert detector.estimated_noise_rate_ == 0.0
+
+
+def test_auto_threshold_keeps_flags_that_disagree_and_rate_rules_are_untouched() -> None:
+    logits, labels, is_noisy = _dynamics()
+    detector = _score_with(logits, labels)
+    assert detector.label_issues_[is_noisy].mean() > 0.9
+    assert not detector.label_issues_[~is_noisy].any()
+    by_rate = _score_with(logits, labels, threshold="rate:0.5")
+    assert by_rate.label_issues_.sum() == 100  # the user's rate is honoured as asked
