@@ -37,3 +37,14 @@ def toy_texts() -> tuple[list[str], np.ndarray]:
         texts += [f"{sport[i % 4]} {i}", f"{money[i % 4]} {i}"]
         labels += [0, 1]
     return texts, np.asarray(labels, dtype=np.int64)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: on a small shared CPU, two threads fighting other jobs are ~10x slower on the toy set."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from ract.detection import BASELINE_NAMES
 from ract.detection.baselines import (
@@ -32,13 +31,7 @@ from tests.conftest import training
 CONFIG = DetectConfig(epochs=2, adapted_layers=1, lr=3e-3, batch_size=16)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads fighting other jobs are ~10x slower on this toy set."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

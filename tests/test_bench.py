@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from benchmarks import peers
 from ract.cli.main import main
@@ -33,12 +32,7 @@ CONFIG = DetectConfig(epochs=1, adapted_layers=1, lr=3e-3, batch_size=16)
 FAST = ["--epochs", "1", "--adapted-layers", "1", "--lr", "3e-3", "--batch-size", "16", "--quiet"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _toy_data(texts: list[str], labels: np.ndarray) -> LabelledData:
