@@ -48,6 +48,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--max-length", type=int, default=defaults.max_length, help="tokens per text")
     parser.add_argument("--precision", default=defaults.precision, choices=["auto", "bf16", "fp32"])
+    parser.add_argument(
+        "--dropout",
+        default="model" if defaults.dropout is None else str(defaults.dropout),
+        help="dropout probability inside the adapted layers while training, or 'model' for the model's own",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--memmap-dir", help="keep cached hidden states in a memory-mapped file in this folder")
 
@@ -85,6 +90,15 @@ def parse_adapted_layers(text: str) -> int | None:
         raise RactError(f"--adapted-layers {text!r}: give a number of top layers or 'all'") from None
 
 
+def parse_dropout(text: str) -> float | None:
+    if text.lower() == "model":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise RactError(f"--dropout {text!r}: give a probability in [0, 1) or 'model'") from None
+
+
 def config_from_args(args: argparse.Namespace, **extra: object) -> DetectConfig:
     config = DetectConfig(
         model=args.model,
@@ -95,6 +109,7 @@ def config_from_args(args: argparse.Namespace, **extra: object) -> DetectConfig:
         lr=args.lr,
         max_length=args.max_length,
         precision=args.precision,
+        dropout=parse_dropout(args.dropout),
         seed=args.seed,
         memmap_dir=args.memmap_dir,
         **extra,

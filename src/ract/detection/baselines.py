@@ -182,7 +182,9 @@ class _Context:
     def new_model(self, num_classes: int, seed: int, states: StartStates | None) -> LoraClassifier:
         """A fresh LoRA classifier of the lowest configured rank, reading ``states`` (from :meth:`engine`)."""
         cfg = self.config
-        model = LoraClassifier(self.backbone, int(cfg.ranks[0]), num_classes, cfg.adapted_layers, seed=seed)
+        model = LoraClassifier(
+            self.backbone, int(cfg.ranks[0]), num_classes, cfg.adapted_layers, seed=seed, dropout=cfg.dropout
+        )
         if states is not None:
             model.set_layer_output_is_tuple(states.layer_output_is_tuple)
         return model

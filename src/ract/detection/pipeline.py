@@ -7,6 +7,7 @@ logits each epoch -> noise score from those dynamics -> threshold -> flags and s
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ract.detection.config import DetectConfig, resolve_precision  # torch-free there; importable from here too
-from ract.detection.scores import class_probabilities, compute_score
+from ract.detection.scores import LOSS_SCORES, class_probabilities, compute_score
 from ract.detection.threshold import ThresholdResult, apply_threshold
 from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
@@ -95,7 +96,8 @@ class RACT:
         timings["tokenize"] = time.perf_counter() - start
 
         self.adapters_ = [
-            LoraClassifier(self.backbone_, int(r), num_classes, cfg.adapted_layers, seed=cfg.seed) for r in cfg.ranks
+            LoraClassifier(self.backbone_, int(r), num_classes, cfg.adapted_layers, seed=cfg.seed, dropout=cfg.dropout)
+            for r in cfg.ranks
         ]
         start = time.perf_counter()
         self.start_states_ = self._cache_start_states(precision)
@@ -137,7 +139,10 @@ class RACT:
     def _score(self, dynamics: TrainingDynamics, labels: np.ndarray) -> None:
         logits = dynamics.logits
         self.noise_scores_ = compute_score(self.config.score, logits, labels)
-        self.threshold_: ThresholdResult = apply_threshold(self.noise_scores_, self.config.threshold, self.config.seed)
+        chance_loss = math.log(logits.shape[-1]) if self.config.score in LOSS_SCORES else None
+        self.threshold_: ThresholdResult = apply_threshold(
+            self.noise_scores_, self.config.threshold, self.config.seed, min_noisy_score=chance_loss
+        )
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
         self.label_issues_ = self.threshold_.flagged

@@ -66,6 +66,9 @@ class LoraClassifier(nn.Module):
         lora_alpha: LoRA scaling numerator; the update is scaled by ``lora_alpha / rank``.
             Default ``2 * rank`` keeps the scale the same for every rank.
         seed: seeds the LoRA and head initialisation, so two adapters of different rank differ only in rank.
+        dropout: probability of every dropout module of the encoder copy (hidden and attention dropout) while
+            training; None keeps the pretrained model's (0.1 for BERT). 0 also lets training use the
+            faster attention path (docs/performance.md).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class LoraClassifier(nn.Module):
         num_adapted_layers: int | None = None,
         lora_alpha: float | None = None,
         seed: int = 0,
+        dropout: float | None = None,
     ) -> None:
         super().__init__()
         num_layers = backbone.num_layers
@@ -85,6 +89,10 @@ class LoraClassifier(nn.Module):
         # A structural copy whose frozen weights are the backbone's own tensors (shared, not duplicated):
         # peft then wraps the copy's projections, and the backbone itself stays untouched.
         encoder = copy.deepcopy(backbone.model, memo={id(p): p for p in backbone.model.parameters()})
+        if dropout is not None:
+            for module in encoder.modules():
+                if isinstance(module, nn.Dropout):
+                    module.p = float(dropout)
         # Kept outside nn.Module registration (a plain list) so parameters are not listed twice.
         self._stack: list[nn.ModuleList] = [encoder.get_submodule(backbone.layer_stack_name)]
         self.lora_config = LoraConfig(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm.auto import tqdm
 
 from ract.models.classifier import LoraClassifier
@@ -148,7 +149,9 @@ def train_adapters(
             states = start_states.batch(idx) if start_states is not None else None
             target = targets[idx]
             for a, (model, opt, sched) in enumerate(zip(models, optimizers, schedulers, strict=True)):
-                with autocast_context(config.precision):
+                # The math attention kernel: on CPU the fused one's backward is several times slower
+                # (docs/performance.md); with dropout > 0 torch picks the math kernel anyway.
+                with autocast_context(config.precision), sdpa_kernel(SDPBackend.MATH):
                     logits = model(input_ids, mask, states)
                 loss = F.cross_entropy(logits.float(), target)
                 opt.zero_grad(set_to_none=True)

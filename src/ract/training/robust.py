@@ -63,7 +63,12 @@ def retrain(
         raise RactError("after removing the flagged examples fewer than two classes remain; nothing to train")
     cfg = detector.config
     model = LoraClassifier(
-        detector.backbone_, int(cfg.ranks[0]), detector.num_classes_, cfg.adapted_layers, seed=cfg.seed + 1
+        detector.backbone_,
+        int(cfg.ranks[0]),
+        detector.num_classes_,
+        cfg.adapted_layers,
+        seed=cfg.seed + 1,
+        dropout=cfg.dropout,
     )
     states = detector.start_states_.subset(kept) if detector.start_states_ is not None else None
     if states is not None:
