@@ -106,6 +106,31 @@ def test_auto_threshold_warns_when_most_examples_look_noisy() -> None:
     assert apply_threshold(np.r_[rng.lognormal(-3, 0.5, 900), rng.lognormal(0.5, 0.3, 100)], "auto").warning is None
 
 
+def _clean_losses(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Losses of correctly labelled rows: a confident majority and a hesitant minority, all below log(4)."""
+    return np.r_[rng.lognormal(-3.5, 0.8, n - n // 3), rng.lognormal(-1.2, 0.5, n // 3)]
+
+
+def test_loss_floor_flags_nothing_when_no_group_is_above_chance() -> None:
+    scores = _clean_losses(np.random.default_rng(2), 6000)
+    assert apply_threshold(scores, "auto").flagged.sum() > 500  # the plain two-component rule splits clean data
+    result = apply_threshold(scores, "auto", min_noisy_score=np.log(4))
+    assert result.flagged.sum() == 0 and result.estimated_noise_rate == 0.0
+    assert "no group of suspicious labels" in result.warning
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.3])
+def test_loss_floor_still_finds_a_group_of_mislabelled_rows(rate: float) -> None:
+    rng = np.random.default_rng(3)
+    n, k = 8000, int(8000 * rate)
+    scores = np.r_[_clean_losses(rng, n - k), rng.lognormal(0.8, 0.3, k)]
+    truth = np.r_[np.zeros(n - k, bool), np.ones(k, bool)]
+    result = apply_threshold(scores, "auto", min_noisy_score=np.log(4))
+    assert detection_metrics(truth, scores, result.flagged)["f1"] > 0.95
+    assert abs(result.estimated_noise_rate - rate) < 0.03
+    assert not result.flagged[scores < np.log(4)].any()
+
+
 def _score_with(logits: np.ndarray, labels: np.ndarray, threshold: str = "auto"):
     """RACT._score on hand-made dynamics (no training)."""
     from types import SimpleNamespace

@@ -56,6 +56,8 @@ SCORES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "margin": negative_margin,
 }
 DEFAULT_SCORE = "mean_loss"
+# Scores that are a cross-entropy of the given label in nats: log(C) is their chance level.
+LOSS_SCORES = frozenset({"mean_loss", "low_rank_loss"})
 
 
 def compute_score(name: str, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -5,6 +5,12 @@
 higher mean models the mislabelled examples. Examples are flagged from the lowest score (above the clean
 component's mean) whose posterior probability of belonging to that component exceeds 0.5; the estimated noise
 rate is the mean of that posterior.
+
+A mixture of two Gaussians fits clean data too: it then splits the clean losses in a low and a less-low half.
+With ``min_noisy_score`` (a floor) the mixture has three components, and the noisy group is every component
+whose members' median score reaches the floor; when none does, nothing is flagged, and no example below the
+floor is flagged. For losses in nats the natural floor is log(C), the loss of a uniform guess over C classes:
+a mislabelled example's given label gets less than chance probability. The pipeline uses it for loss scores.
 """
 
 from __future__ import annotations
@@ -63,8 +69,18 @@ def _log_scores(scores: np.ndarray) -> np.ndarray:
     return np.log(scores - scores.min() + 1e-3)
 
 
-def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 0) -> ThresholdResult:
-    """Flag examples by ``rule`` (see module docstring). ``scores``: (n,) higher = more suspicious."""
+def _median(values: np.ndarray) -> float:
+    return float(np.median(values)) if values.size else -np.inf
+
+
+def apply_threshold(
+    scores: np.ndarray, rule: str | float = "auto", seed: int = 0, min_noisy_score: float | None = None
+) -> ThresholdResult:
+    """Flag examples by ``rule`` (see module docstring). ``scores``: (n,) higher = more suspicious.
+
+    ``min_noisy_score`` (``auto`` only): the floor described in the module docstring, or None for the plain
+    two-component rule.
+    """
     kind, value = parse_threshold(rule)
     scores = np.asarray(scores, dtype=np.float64)
     n = len(scores)
@@ -83,14 +99,31 @@ def apply_threshold(scores: np.ndarray, rule: str | float = "auto", seed: int = 
     from sklearn.mixture import GaussianMixture  # sklearn takes a second to import; only this rule needs it
 
     x = _log_scores(scores).reshape(-1, 1)
-    gmm = GaussianMixture(n_components=2, random_state=seed, n_init=3).fit(x)
+    # With a floor, three components: clean data's losses alone take two (docs/detection.md), so a third is
+    # needed for a small group of mislabelled examples to get its own.
+    gmm = GaussianMixture(n_components=2 if min_noisy_score is None else 3, random_state=seed, n_init=3).fit(x)
     means = gmm.means_.ravel()
-    noisy = int(np.argmax(means))
-    posterior = gmm.predict_proba(x)[:, noisy]
+    member_of = gmm.predict(x)
+    if min_noisy_score is None:
+        noisy = [int(np.argmax(means))]
+    else:
+        noisy = [j for j in range(len(means)) if _median(scores[member_of == j]) >= min_noisy_score]
+    posterior = gmm.predict_proba(x)[:, noisy].sum(axis=1)
+    if not noisy:
+        warning = (
+            f"no group of suspicious labels: no mixture component's median score reaches {min_noisy_score:.3g} "
+            "(a chance-level loss), so nothing is flagged; the noise_score column still ranks the rows "
+            "(use --threshold rate:R to flag the top R)"
+        )
+        return ThresholdResult(np.zeros(n, dtype=bool), float("inf"), 0.0, "auto", posterior, warning)
     # The flag must be monotone in the score: a wide noisy component can also win in the far left tail,
-    # so the cut is the lowest score above the clean component's mean whose posterior exceeds 0.5.
-    above = (x.ravel() > means[1 - noisy]) & (posterior > 0.5)
+    # so the cut is the lowest score above the highest clean component's mean whose posterior exceeds 0.5
+    # (and, with a floor, not below it).
+    clean_means = [means[j] for j in range(len(means)) if j not in noisy]
+    above = (x.ravel() > max(clean_means, default=-np.inf)) & (posterior > 0.5)
     threshold = float(scores[above].min()) if above.any() else float("inf")
+    if min_noisy_score is not None:
+        threshold = max(threshold, float(min_noisy_score))
     flagged = scores >= threshold
     rate = float(posterior.mean())
     warning = None
