@@ -101,7 +101,8 @@ def render(results: dict) -> str:
     ]
     not_run = results.get("not_run") or {}
     if not_run:
-        notes.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in not_run.items()) + ".")
+        reasons = {k: "; ".join(v) if isinstance(v, list) else v for k, v in not_run.items()}
+        notes.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()) + ".")
     return "\n".join(lines + notes) + "\n"
 
 
