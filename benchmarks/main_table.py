@@ -11,6 +11,8 @@ backbone's sentence embeddings), then train and evaluate, all on the same backbo
   F1 at the true noisy count, AUROC, AUPRC, estimated noise rate) are those of this detector.
   Time: detection + retraining.
 * ``ract_relabel``: the same fitted detector, ``retrain(..., "relabel")``. Time: detection + retraining.
+* ``ract_easy_first``: the same detector, ``retrain(..., "easy_first")``: flagged rows removed, the rest paced
+  from the lowest noise score up (half in the first epoch, all in the last). Time: detection + retraining.
 * ``lora_r4`` / ``lora_r16``: plain LoRA on the noisy labels. After ``fit``, ``detector.adapters_[0]`` and
   ``detector.adapters_[-1]`` are exactly plain rank-4 and rank-16 LoRA classifiers trained on the noisy labels
   (all examples, no curriculum) for the same epochs, so they are evaluated as they are, with no extra training.
@@ -70,7 +72,7 @@ DEFAULT_SETTINGS = (
     "ag_news:asymmetric:0.2,ag_news:asymmetric:0.4,ag_news:instance:0.2,ag_news:instance:0.4,"
     "trec:symmetric:0.3,sst2:symmetric:0.3"
 )
-METHODS = ("ract_remove", "ract_relabel", "lora_r4", "lora_r16", "clean_ceiling", "full_finetune")
+METHODS = ("ract_remove", "ract_relabel", "ract_easy_first", "lora_r4", "lora_r16", "clean_ceiling", "full_finetune")
 DETECTION_KEYS = ("precision", "recall", "f1", "f1_at_true_count", "auroc", "auprc", "estimated_noise_rate")
 FULL_FINETUNE_LR = 2e-5
 
@@ -146,7 +148,7 @@ def run_seed(setting: Setting, seed: int, data: DataSet, backbone: Backbone, epo
     detection = {k: metrics[k] for k in (*DETECTION_KEYS[:-1], "num_flagged", "num_noisy")}
     detection["estimated_noise_rate"] = detector.estimated_noise_rate_
 
-    for curriculum in ("remove", "relabel"):
+    for curriculum in ("remove", "relabel", "easy_first"):
         start = time.perf_counter()
         result = retrain(detector, noisy, curriculum)
         seconds = time.perf_counter() - start

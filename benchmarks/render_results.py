@@ -30,6 +30,7 @@ DETECTION_COLUMNS = (
 ACCURACY_COLUMNS = (
     ("ract_remove", "RACT remove"),
     ("ract_relabel", "RACT relabel"),
+    ("ract_easy_first", "RACT easy-first"),
     ("lora_r4", "LoRA r4"),
     ("lora_r16", "LoRA r16"),
     ("clean_ceiling", "Clean ceiling"),

@@ -115,6 +115,30 @@ def test_training_learns_and_records_dynamics(backbone, toy_texts) -> None:
     assert len(dyn.seconds_per_epoch) == 3
 
 
+def test_pacing_subsets_grow_from_the_easiest_half_to_all() -> None:
+    from ract.training.robust import pacing_subsets
+
+    scores = np.array([5.0, 0.1, 3.0, 0.2, 4.0, 0.3, 2.0, 1.0])
+    subsets = pacing_subsets(scores, epochs=3)
+    assert [len(s) for s in subsets] == [4, 6, 8]
+    assert subsets[0].tolist() == [1, 3, 5, 7]  # the four lowest scores, in index order
+    assert subsets[-1].tolist() == list(range(8))
+    assert pacing_subsets(scores, epochs=1)[0].tolist() == np.argsort(scores).tolist()
+
+
+def test_training_on_epoch_subsets_skips_the_other_rows(backbone, toy_texts) -> None:
+    texts, labels = toy_texts
+    tokens = tokenize(texts, backbone.tokenizer)
+    model = LoraClassifier(backbone, 2, 2, num_adapted_layers=1, seed=0)
+    first = np.arange(0, 64, 2)
+    config = TrainConfig(epochs=2, batch_size=16)
+    dyn = train_adapters([model], tokens, labels, config, None, False, epoch_subsets=[first, np.arange(64)])
+    seen = ~np.isnan(dyn.train_logits[0, :, :, 0])  # (E, n)
+    assert seen[0].tolist() == [i % 2 == 0 for i in range(64)] and seen[1].all()
+    with pytest.raises(ValueError, match="epoch_subsets"):
+        train_adapters([model], tokens, labels, config, None, False, epoch_subsets=[first])
+
+
 def test_per_example_loss_matches_torch() -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(2, 5, 3)).astype(np.float32)

@@ -4,4 +4,4 @@ Only torch-free names live here, so that the command line can offer them without
 """
 
 #: What :func:`ract.training.robust.retrain` does with the flagged examples.
-CURRICULA: tuple[str, ...] = ("remove", "relabel", "none")
+CURRICULA: tuple[str, ...] = ("remove", "relabel", "easy_first", "none")

@@ -120,19 +120,28 @@ def train_adapters(
     start_states: StartStates | None = None,
     show_progress: bool = True,
     desc: str = "train",
+    epoch_subsets: list[np.ndarray] | None = None,
 ) -> TrainingDynamics:
     """Train every model in ``models`` on (tokens, labels), side by side, and record their dynamics.
 
     All adapters see the same batches in the same order, so their per-example records are comparable;
-    each has its own AdamW optimiser and the same learning-rate schedule.
+    each has its own AdamW optimiser and the same learning-rate schedule. ``epoch_subsets`` (one index array
+    per epoch) restricts each epoch to those examples (a pacing curriculum); their training logits in the
+    epochs that skip them are NaN.
     """
     n, num_models, epochs = len(tokens), len(models), config.epochs
     num_classes = models[0].num_classes
     targets = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     rng = np.random.default_rng(config.seed)
-    optimizers, schedulers = make_optimizers(models, config, math.ceil(n / config.batch_size) * epochs)
+    if epoch_subsets is not None and len(epoch_subsets) != epochs:
+        raise ValueError(f"epoch_subsets has {len(epoch_subsets)} entries for {epochs} epochs")
+    subsets = epoch_subsets or [np.arange(n)] * epochs
+    total_steps = sum(math.ceil(len(subset) / config.batch_size) for subset in subsets)
+    optimizers, schedulers = make_optimizers(models, config, total_steps)
     dynamics = TrainingDynamics(
-        train_logits=np.zeros((num_models, epochs, n, num_classes), dtype=np.float32),
+        train_logits=np.full(
+            (num_models, epochs, n, num_classes), 0.0 if epoch_subsets is None else np.nan, np.float32
+        ),
         labels=np.asarray(labels, dtype=np.int64),
         eval_logits=(
             np.zeros((num_models, epochs, n, num_classes), dtype=np.float32) if config.eval_every_epoch else None
@@ -142,8 +151,9 @@ def train_adapters(
         start = time.perf_counter()
         for model in models:
             model.train()
-        batches = length_bucketed_batches(tokens.lengths, config.batch_size, rng)
-        bar = tqdm(total=n, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="ex", disable=not show_progress)
+        subset = subsets[epoch]
+        batches = [subset[b] for b in length_bucketed_batches(tokens.lengths[subset], config.batch_size, rng)]
+        bar = tqdm(total=len(subset), desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="ex", disable=not show_progress)
         for idx in batches:
             input_ids, mask = tokens.batch(idx)
             states = start_states.batch(idx) if start_states is not None else None

@@ -2,7 +2,9 @@
 
 ``remove`` (the paper's stage 2) drops every flagged example; ``relabel`` replaces a flagged example's label by the
 suggested one when the detector is confident (probability >= ``relabel_confidence``) and drops the rest;
-``none`` trains on all examples as given (plain LoRA, a baseline).
+``easy_first`` drops the flagged examples like ``remove`` and paces the rest from easy to hard (lowest noise score
+first): the first epoch sees the easiest half, each later epoch a larger share, the last epoch all of them
+(:func:`pacing_subsets`); ``none`` trains on all examples as given (plain LoRA, a baseline).
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class CurriculumResult:
     relabelled: np.ndarray
     removed: np.ndarray
     dynamics: TrainingDynamics
+
+
+def pacing_subsets(scores: np.ndarray, epochs: int, start_fraction: float = 0.5) -> list[np.ndarray]:
+    """Per-epoch index arrays into ``scores`` (n,): the easiest (lowest-score) share, growing linearly from
+    ``start_fraction`` in the first epoch to all examples in the last."""
+    order = np.argsort(scores, kind="stable")
+    n = len(order)
+    if epochs == 1:
+        return [order]
+    fractions = [start_fraction + (1.0 - start_fraction) * e / (epochs - 1) for e in range(epochs)]
+    return [np.sort(order[: max(1, round(f * n))]) for f in fractions]
 
 
 def retrain(
@@ -76,7 +89,15 @@ def retrain(
     train_config = TrainConfig(
         epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, precision=detector.precision_, seed=cfg.seed + 1
     )
+    subsets = pacing_subsets(detector.noise_scores_[kept], cfg.epochs) if curriculum == "easy_first" else None
     dynamics = train_adapters(
-        [model], detector.tokens_.subset(kept), new_labels[kept], train_config, states, show_progress, "retrain"
+        [model],
+        detector.tokens_.subset(kept),
+        new_labels[kept],
+        train_config,
+        states,
+        show_progress,
+        "retrain",
+        epoch_subsets=subsets,
     )
     return CurriculumResult(model, kept, new_labels[kept], relabelled, removed, dynamics)
