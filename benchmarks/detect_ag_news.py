@@ -6,8 +6,9 @@ mean and standard deviation.
 
     .venv/bin/python -m benchmarks.detect_ag_news --seeds 0,1,2
     .venv/bin/python -m benchmarks.detect_ag_news --seeds 0 --dropouts 0,model   # side by side, alternating
+    .venv/bin/python -m benchmarks.detect_ag_news --seeds 0 --model mpnet        # the base-size encoder
 
-Saves benchmarks/results/detect_ag_news_<kind><rate>_k<layers>[_dropout<list>].json.
+Saves benchmarks/results/detect_ag_news_<kind><rate>_k<layers>[_dropout<list>][_<model>].json.
 """
 
 from __future__ import annotations
@@ -37,19 +38,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--adapted-layers", default="2", help="a number or 'all'")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--model", default=DetectConfig().model, help="'minilm', 'mpnet', a hub id or a folder")
     parser.add_argument(
         "--dropouts", default=None, help="comma-separated dropout settings run in turn per seed (a number or 'model')"
     )
     args = parser.parse_args()
 
     adapted = None if args.adapted_layers == "all" else int(args.adapted_layers)
-    backbone = load_backbone()
+    backbone = load_backbone(args.model)
     runs = []
     dropouts = [parse_dropout(d) for d in args.dropouts.split(",")] if args.dropouts else [DetectConfig().dropout]
     for seed, dropout in itertools.product((int(s) for s in args.seeds.split(",")), dropouts):
         texts, noisy, clean = noisy_ag_news(args.rows, args.rate, args.kind, seed=0, noise_seed=seed)
         start = time.perf_counter()
-        detector = RACT(seed=seed, adapted_layers=adapted, epochs=args.epochs, dropout=dropout)
+        detector = RACT(seed=seed, adapted_layers=adapted, epochs=args.epochs, dropout=dropout, model=args.model)
         detector.fit(texts, noisy, 4, backbone=backbone)
         wall = time.perf_counter() - start
         metrics = detection_metrics(noisy != clean, detector.noise_scores_, detector.label_issues_)
@@ -83,6 +85,8 @@ def main() -> None:
         "peak_rss_mb": peak_rss_mb(),
     }
     suffix = f"_dropout{args.dropouts.replace(',', '-')}" if args.dropouts else ""
+    if args.model != DetectConfig().model:
+        suffix += "_" + "".join(c if c.isalnum() else "-" for c in args.model)
     save_result(f"detect_ag_news_{args.kind}{int(args.rate * 100)}_k{args.adapted_layers}{suffix}", result)
 
 
