@@ -152,6 +152,13 @@ def render_setting(key: str, entry: dict | None, methods: list[str], seeds: list
     return f"{head}\n\n{body}{notes_text}\n\n{target_line(key, entry)}\n"
 
 
+def _dropout_text(detector: dict) -> str:
+    """The dropout setting as run; results saved before the setting existed ran with the model's own (0.1)."""
+    if "dropout" not in detector:
+        return "the model's own (0.1; these results predate the `--dropout` setting, whose default is now 0)"
+    return "the model's own" if detector["dropout"] is None else f"{detector['dropout']:g}"
+
+
 def render_markdown(
     results: dict,
     settings: list[str] | None = None,
@@ -202,7 +209,8 @@ def _describe_run(results: dict, seeds: list[int]) -> str:
         lines.append(
             f"- Detector settings: epochs {detector.get('epochs')}, ranks {detector.get('ranks')} (peers use the "
             f"lowest), adapted layers {detector.get('adapted_layers')}, batch size {detector.get('batch_size')}, "
-            f"lr {detector.get('lr')}, max length {detector.get('max_length')}, precision {config.get('precision')}"
+            f"lr {detector.get('lr')}, max length {detector.get('max_length')}, precision {config.get('precision')}, "
+            f"dropout {_dropout_text(detector)}"
         )
     provenance = results.get("provenance")
     if provenance:
