@@ -102,8 +102,12 @@ def render(results: dict) -> str:
     ]
     not_run = results.get("not_run") or {}
     if not_run:
-        reasons = {k: "; ".join(v) if isinstance(v, list) else v for k, v in not_run.items()}
-        notes.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()) + ".")
+        for method, what in not_run.items():
+            if isinstance(what, list):  # one "<setting>: <reason>" per setting it did not run on
+                where = ", ".join(item.split(": ", 1)[0] for item in what)
+                notes.append(f"Not run: {method} on {where} (expensive; name the settings in --full-finetune).")
+            else:
+                notes.append(f"Not run: {method} ({what}).")
     return "\n".join(lines + notes) + "\n"
 
 
