@@ -125,6 +125,8 @@ def test_package_names_are_imported_on_first_access() -> None:
         (["detect", "{csv}", "--threshold", "often", "--output-dir", "o"], "--threshold"),
         (["detect", "{csv}", "--ranks", "16,4", "--output-dir", "o"], "lowest first"),
         (["detect", "{csv}", "--num-labels", "1", "--output-dir", "o"], "label"),
+        (["detect", "{csv}", "--dropout", "lots", "--output-dir", "o"], "--dropout"),
+        (["detect", "{csv}", "--dropout", "1.5", "--output-dir", "o"], "--dropout"),
     ],
 )
 def test_user_mistakes_exit_2_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
