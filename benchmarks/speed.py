@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import save_result
+from benchmarks.common import noisy_ag_news, save_result
+from ract.detection.config import DetectConfig
 from ract.models.backbone import load_backbone
 from ract.training.features import tokenize
 
@@ -97,7 +98,14 @@ def main() -> None:
     parser.add_argument("--skip-reference", action="store_true", help="only time ract (and the ceiling)")
     args = parser.parse_args()
 
-    step_rows, hidden, ffn = 32 * 55, 384, 1536  # MiniLM, batch 32, AG News mean length
+    # The shapes of ract's training step: batch size x mean tokens per text rows, the model's widths.
+    defaults = DetectConfig()
+    backbone = load_backbone(defaults.model)
+    texts, _, _ = noisy_ag_news(args.rows)
+    tokens = tokenize(texts, backbone.tokenizer, defaults.max_length)
+    cfg = backbone.model.config
+    step_rows = int(defaults.batch_size * tokens.lengths.mean())
+    hidden, ffn = cfg.hidden_size, cfg.intermediate_size
     ceiling = ceilings(step_rows, hidden, ffn)
     print(f"matmul ceiling (start): {ceiling}", flush=True)
     runs: dict[str, list[dict]] = {"ract": [], "reference": []}
@@ -112,16 +120,8 @@ def main() -> None:
     ceiling_end = ceilings(step_rows, hidden, ffn)
     print(f"matmul ceiling (end): {ceiling_end}", flush=True)
     last = runs["ract"][-1]["summary"]
-    backbone = load_backbone()
-    from benchmarks.common import noisy_ag_news
-
-    texts, _, _ = noisy_ag_news(args.rows)
-    tokens = tokenize(texts, backbone.tokenizer, last["config"]["max_length"])
-    cfg = backbone.model.config
     adapted = last["config"]["adapted_layers"] or cfg.num_hidden_layers
-    flops = training_flops(
-        int(tokens.offsets[-1]), float(tokens.lengths.mean()), adapted, cfg.hidden_size, cfg.intermediate_size
-    )
+    flops = training_flops(int(tokens.offsets[-1]), float(tokens.lengths.mean()), adapted, hidden, ffn)
     flops *= len(last["config"]["ranks"]) * args.epochs
     ract_wall = float(np.median([r["wall_seconds"] for r in runs["ract"]]))
     ract_train = float(np.median([r["summary"]["timings_seconds"]["train"] for r in runs["ract"]]))

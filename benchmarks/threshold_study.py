@@ -36,10 +36,10 @@ RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 def flags(scores: np.ndarray, disagrees: np.ndarray, rule: str, num_classes: int) -> tuple[np.ndarray, float]:
-    """(flags, estimated rate) of ``rule`` followed by the disagreement rule."""
+    """(flags, estimated rate) of ``rule`` with the disagreement rule, as the pipeline applies them."""
     floor = math.log(num_classes) if rule == "chance_floor" else None
-    result = apply_threshold(scores, "auto", 0, min_noisy_score=floor)
-    return result.flagged & disagrees, min(result.estimated_noise_rate, float(disagrees.mean()))
+    result = apply_threshold(scores, "auto", 0, min_noisy_score=floor, eligible=disagrees)
+    return result.flagged, result.estimated_noise_rate
 
 
 def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray, rate: float) -> dict:

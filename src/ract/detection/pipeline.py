@@ -139,21 +139,20 @@ class RACT:
     def _score(self, dynamics: TrainingDynamics, labels: np.ndarray) -> None:
         logits = dynamics.logits
         self.noise_scores_ = compute_score(self.config.score, logits, labels)
-        chance_loss = math.log(logits.shape[-1]) if self.config.score in LOSS_SCORES else None
-        self.threshold_: ThresholdResult = apply_threshold(
-            self.noise_scores_, self.config.threshold, self.config.seed, min_noisy_score=chance_loss
-        )
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
+        # Two guards against flagging clean data (docs/detection.md, section 2): a chance-level floor for loss
+        # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).
+        chance_loss = math.log(logits.shape[-1]) if self.config.score in LOSS_SCORES else None
+        self.threshold_: ThresholdResult = apply_threshold(
+            self.noise_scores_,
+            self.config.threshold,
+            self.config.seed,
+            min_noisy_score=chance_loss,
+            eligible=self.suggested_labels_ != labels,
+        )
         self.label_issues_ = self.threshold_.flagged
         self.estimated_noise_rate_ = self.threshold_.estimated_noise_rate
-        if self.config.threshold == "auto":
-            # The mixture splits the scores even when no label is wrong (0% noise: 48% of clean AG News rows
-            # flagged, docs/results.md). A row the adapters predict as its given label is never flagged; at 30%
-            # noise every automatic flag already disagreed with the prediction, so this changes nothing there.
-            disagrees = self.suggested_labels_ != labels
-            self.label_issues_ = self.label_issues_ & disagrees
-            self.estimated_noise_rate_ = min(self.estimated_noise_rate_, float(disagrees.mean()))
         self.label_quality_ = self.pred_probs_[np.arange(len(labels)), labels]
         self.adapter_losses_ = per_example_loss(logits, labels).mean(axis=1)
 

@@ -11,6 +11,10 @@ With ``min_noisy_score`` (a floor) the mixture has three components, and the noi
 whose members' median score reaches the floor; when none does, nothing is flagged, and no example below the
 floor is flagged. For losses in nats the natural floor is log(C), the loss of a uniform guess over C classes:
 a mislabelled example's given label gets less than chance probability. The pipeline uses it for loss scores.
+
+``eligible`` (the pipeline passes "the model predicts another class than the given label") restricts the
+automatic flags to those rows and caps the estimated rate at their fraction: a row the model predicts as its
+given label is never flagged.
 """
 
 from __future__ import annotations
@@ -74,12 +78,16 @@ def _median(values: np.ndarray) -> float:
 
 
 def apply_threshold(
-    scores: np.ndarray, rule: str | float = "auto", seed: int = 0, min_noisy_score: float | None = None
+    scores: np.ndarray,
+    rule: str | float = "auto",
+    seed: int = 0,
+    min_noisy_score: float | None = None,
+    eligible: np.ndarray | None = None,
 ) -> ThresholdResult:
     """Flag examples by ``rule`` (see module docstring). ``scores``: (n,) higher = more suspicious.
 
-    ``min_noisy_score`` (``auto`` only): the floor described in the module docstring, or None for the plain
-    two-component rule.
+    ``auto`` only: ``min_noisy_score`` is the floor described in the module docstring (None: the plain
+    two-component rule); ``eligible`` (n,) bool, when given, the only rows that may be flagged.
     """
     kind, value = parse_threshold(rule)
     scores = np.asarray(scores, dtype=np.float64)
@@ -103,12 +111,13 @@ def apply_threshold(
     # needed for a small group of mislabelled examples to get its own.
     gmm = GaussianMixture(n_components=2 if min_noisy_score is None else 3, random_state=seed, n_init=3).fit(x)
     means = gmm.means_.ravel()
-    member_of = gmm.predict(x)
+    proba = gmm.predict_proba(x)  # (n, components)
     if min_noisy_score is None:
         noisy = [int(np.argmax(means))]
     else:
+        member_of = proba.argmax(axis=1)
         noisy = [j for j in range(len(means)) if _median(scores[member_of == j]) >= min_noisy_score]
-    posterior = gmm.predict_proba(x)[:, noisy].sum(axis=1)
+    posterior = proba[:, noisy].sum(axis=1)
     if not noisy:
         warning = (
             f"no group of suspicious labels: no mixture component's median score reaches {min_noisy_score:.3g} "
@@ -133,4 +142,7 @@ def apply_threshold(
             "a minority of suspicious labels (too few examples or epochs to learn the task?); "
             "treat the flags with care or set --threshold rate:R"
         )
+    if eligible is not None:
+        eligible = np.asarray(eligible, dtype=bool)
+        flagged, rate = flagged & eligible, min(rate, float(eligible.mean()))
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)

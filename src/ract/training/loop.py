@@ -159,7 +159,7 @@ def train_adapters(
             states = start_states.batch(idx) if start_states is not None else None
             target = targets[idx]
             for a, (model, opt, sched) in enumerate(zip(models, optimizers, schedulers, strict=True)):
-                # The math attention kernel: on CPU the fused one's backward is several times slower
+                # The math attention kernel: on CPU the fused one's backward was slower in profiling
                 # (docs/performance.md); with dropout > 0 torch picks the math kernel anyway.
                 with autocast_context(config.precision), sdpa_kernel(SDPBackend.MATH):
                     logits = model(input_ids, mask, states)
