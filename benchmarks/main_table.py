@@ -30,13 +30,16 @@ tells whether a second detection round after the curriculum would find more of t
 
 Test accuracy is the argmax of ``predict_logits`` (eval mode, all layers) against the test labels. Wall seconds
 exclude the test-set evaluation and the model load. Results are written to benchmarks/results/main_table.json
-after every seed, so a stopped run keeps what finished; a new run overwrites the file (run all settings in one
-command). ``python -m benchmarks.render_results`` turns it into the markdown table in docs/results.md.
+after every seed, so a stopped run keeps what finished; a new run overwrites the file unless ``--resume``, which
+keeps the finished runs (setting, seed, every requested method) of the saved file when its rows, epochs and
+detector settings are those asked for; each run records the commit it ran on. ``python -m
+benchmarks.render_results`` turns it into the markdown table in docs/results.md.
 
     OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.main_table                 # the whole table, seeds 0,1,2
     .venv/bin/python -m benchmarks.main_table --settings ag_news:symmetric:0.3 --seeds 0 --rows 2000
     .venv/bin/python -m benchmarks.main_table --full-finetune                   # adds full fine-tuning
     .venv/bin/python -m benchmarks.main_table --full-finetune ag_news:symmetric:0.3   # ... on one setting
+    OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.main_table --resume        # continue a stopped run
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import argparse
 import contextlib
 import copy
 import io
+import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -52,7 +56,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.common import save_result
+from benchmarks.common import RESULTS, provenance, save_result
 from ract.cli.train import align_labels
 from ract.data import load_data
 from ract.detection.bench import Setting, load_train_sample, parse_settings
@@ -202,6 +206,7 @@ def run_seed(setting: Setting, seed: int, data: DataSet, backbone: Backbone, epo
 
     return {
         "seed": seed,
+        "commit": provenance()["commit"],
         "train_rows": len(noisy),
         "realised_noise_rate": noise.realised_rate,
         "detection": detection,
@@ -226,6 +231,25 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def finished_runs(previous: dict | None, config: dict) -> dict[str, list[dict]]:
+    """The runs of a saved main_table.json per setting key, if it was made with the same ``config`` (rows, epochs,
+    detector); else nothing. Runs saved before runs recorded their commit get the file's commit."""
+    if previous is None:
+        return {}
+    old = previous.get("config", {})
+    new = json.loads(json.dumps(config, default=str))  # as saved: tuples become lists
+    if any(old.get(k) != new[k] for k in ("rows", "epochs", "detector")):
+        raise SystemExit(
+            "--resume: the saved main_table.json was made with other rows, epochs or detector settings; "
+            "run without --resume to start over"
+        )
+    commit = previous.get("provenance", {}).get("commit")
+    return {
+        key: [{"commit": commit, **run} for run in entry.get("runs", [])]
+        for key, entry in previous.get("settings", {}).items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", default=DEFAULT_SETTINGS, help="comma-separated dataset:kind:rate")
@@ -239,6 +263,7 @@ def main() -> None:
         default="",
         help="also fully fine-tune the encoder (slow): on every setting, or on the comma-separated ones given",
     )
+    parser.add_argument("--resume", action="store_true", help="keep the finished runs of main_table.json")
     args = parser.parse_args()
 
     settings = parse_settings(args.settings)
@@ -253,8 +278,12 @@ def main() -> None:
     config = DetectConfig(epochs=args.epochs)
     backbone = load_backbone(config.model)
     precision = resolve_precision(config.precision)
+    run_config = {**vars(args), "detector": asdict(config), "precision": precision}
+    path = RESULTS / "main_table.json"
+    previous = json.loads(path.read_text(encoding="utf-8")) if args.resume and path.exists() else None
+    done = finished_runs(previous, run_config)
     payload: dict = {
-        "config": {**vars(args), "detector": asdict(config), "precision": precision},
+        "config": run_config,
         "methods": [m for m in METHODS if finetune or m != "full_finetune"],
         "not_run": {
             "full_finetune": [f"{key}: expensive; run with --full-finetune {key}" for key in sorted(keys - finetune)]
@@ -277,7 +306,14 @@ def main() -> None:
             "num_classes": data.num_classes,
             "runs": [],
         }
+        wanted = {m for m in METHODS if m != "full_finetune" or setting.key in finetune}
         for seed in seeds:
+            kept = [r for r in done.get(setting.key, []) if r["seed"] == seed and wanted <= set(r["methods"])]
+            if kept:
+                entry["runs"].append(kept[0])
+                entry["summary"] = summarise(entry["runs"])
+                print(f"{setting.key} seed {seed}: kept from {kept[0]['commit']}", flush=True)
+                continue
             run = run_seed(setting, seed, data, backbone, args.epochs, setting.key in finetune)
             entry["runs"].append(run)
             entry["summary"] = summarise(entry["runs"])

@@ -247,3 +247,20 @@ def test_bench_cli_rejects_an_unknown_method(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "unknown method(s) 'magic'" in err and "valid methods: ract, small_loss" in err and "coteaching" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_main_table_resume_keeps_runs_of_the_same_config_only() -> None:
+    from benchmarks.main_table import finished_runs
+
+    detector = {"ranks": [4, 16], "epochs": 4}
+    saved = {
+        "config": {"rows": None, "epochs": 4, "detector": detector},
+        "settings": {"ag_news:symmetric:0.3": {"runs": [{"seed": 0, "methods": {"lora_r4": {}}}]}},
+        "provenance": {"commit": "abc"},
+    }
+    same = {"rows": None, "epochs": 4, "detector": {"ranks": (4, 16), "epochs": 4}}  # tuples as the dataclass has
+    runs = finished_runs(saved, same)
+    assert runs == {"ag_news:symmetric:0.3": [{"commit": "abc", "seed": 0, "methods": {"lora_r4": {}}}]}
+    assert finished_runs(None, same) == {}
+    with pytest.raises(SystemExit, match="other rows, epochs or detector"):
+        finished_runs(saved, {**same, "epochs": 2})
