@@ -232,8 +232,8 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def finished_runs(previous: dict | None, config: dict) -> dict[str, list[dict]]:
-    """The runs of a saved main_table.json per setting key, if it was made with the same ``config`` (rows, epochs,
-    detector); else nothing. Runs saved before runs recorded their commit get the file's commit."""
+    """The runs of a saved main_table.json (None: no runs) per setting key; SystemExit if it was made with another
+    ``config`` (rows, epochs, detector). Runs saved before runs recorded their commit get the file's commit."""
     if previous is None:
         return {}
     old = previous.get("config", {})
