@@ -297,8 +297,6 @@ def main() -> None:
         if setting.dataset not in datasets:
             datasets[setting.dataset] = load_dataset(setting.dataset, args.rows, backbone, config.max_length)
         data = datasets[setting.dataset]
-        if setting.kind == "instance" and data.embeddings is None:
-            data.embeddings = sentence_embeddings(backbone, data.texts, config.max_length, precision)
         entry = payload["settings"][setting.key] = {
             **asdict(setting),
             "train_rows": len(data.texts),
@@ -314,6 +312,8 @@ def main() -> None:
                 entry["summary"] = summarise(entry["runs"])
                 print(f"{setting.key} seed {seed}: kept from {kept[0]['commit']}", flush=True)
                 continue
+            if setting.kind == "instance" and data.embeddings is None:  # only when a seed runs (not on --resume)
+                data.embeddings = sentence_embeddings(backbone, data.texts, config.max_length, precision)
             run = run_seed(setting, seed, data, backbone, args.epochs, setting.key in finetune)
             entry["runs"].append(run)
             entry["summary"] = summarise(entry["runs"])
