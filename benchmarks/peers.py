@@ -15,6 +15,7 @@ required) and ``--fresh`` starts over. ``--render`` writes docs/benchmarks.md fr
 
     OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.peers             # the whole grid, seeds 0,1,2 (hours)
     OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.peers --resume    # continue a stopped run
+    OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.peers --resume --redo ract --seeds 0   # RACT's cells again
     .venv/bin/python -m benchmarks.peers --render                      # docs/benchmarks.md from peers.json
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.peers --rows 64 --epochs 1 --seeds 0 --out-dir /tmp/peers
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 from benchmarks.common import RESULTS, save_result
 from ract.detection.bench import (
     DEFAULT_METHODS,
+    forget_cells,
     load_train_sample,
     parse_methods,
     parse_seeds,
@@ -124,6 +126,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="folder of peers.json")
     parser.add_argument("--resume", action="store_true", help="keep the finished cells of peers.json")
     parser.add_argument("--fresh", action="store_true", help="start over even if peers.json exists")
+    parser.add_argument(
+        "--redo",
+        default="",
+        help="with --resume: comma-separated methods whose saved cells (in --settings and "
+        "--seeds) are run again, e.g. after a change to that method",
+    )
     parser.add_argument("--render", action="store_true", help="only write --doc from peers.json")
     parser.add_argument("--doc", type=Path, default=DOC, help="where --render writes (default docs/benchmarks.md)")
     args = parser.parse_args(argv)
@@ -144,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
         results = start_results(
             previous if args.resume else None, settings, methods, seeds, config, {"rows": args.rows}
         )
+        if args.redo:
+            if not args.resume:
+                raise RactError("--redo needs --resume (without it every cell runs anyway)")
+            redo = parse_methods(args.redo)
+            print(f"--redo: {forget_cells(results, settings, seeds, redo)} saved cells of {', '.join(redo)} run again")
     except RactError as err:
         raise SystemExit(f"error: {err}") from None
     backbone = load_backbone(config.model)

@@ -17,6 +17,7 @@ from ract.data import LabelledData
 from ract.detection.bench import (
     METHODS,
     Setting,
+    forget_cells,
     parse_methods,
     parse_seeds,
     parse_settings,
@@ -113,6 +114,11 @@ def test_run_grid_runs_ract_first_saves_every_cell_and_resumes(backbone, toy_tex
     run_grid(more, settings, seeds, ["ract", "small_loss_final"], lambda _: _toy_data(texts, labels), CONFIG, backbone)
     assert set(run["methods"]) == {"ract", "small_loss", "data_map", "small_loss_final"}
     assert run["methods"]["ract"]["finished_utc"] == finished
+
+    assert forget_cells(more, settings, [0, 1], ["ract", "aum"]) == 1  # only RACT's seed-0 cell existed
+    assert set(run["methods"]) == {"small_loss", "data_map", "small_loss_final"}
+    run_grid(more, settings, seeds, ["ract"], lambda _: _toy_data(texts, labels), CONFIG, backbone)
+    assert run["methods"]["ract"]["finished_utc"] >= finished and "ract" in run["methods"]
 
 
 @training
@@ -211,6 +217,12 @@ def test_peers_render_lists_every_default_setting_and_method(tmp_path: Path) -> 
     assert "--seeds 0,1" in text and "--rows 100" in text
     assert text.count("| Method | Seeds |") == 7  # the default settings are always shown
     assert "| ract | 2 of 2 |" in text
+
+
+def test_peers_redo_needs_resume(tmp_path: Path) -> None:
+    (tmp_path / "peers.json").write_text(json.dumps({}))
+    with pytest.raises(SystemExit, match="--redo needs --resume"):
+        peers.main(["--fresh", "--redo", "ract", "--out-dir", str(tmp_path), "--settings", "ag_news:symmetric:0.2"])
 
 
 # --- ract bench ----------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from ract.detection.metrics import detection_metrics
 from ract.detection.scores import SCORES, class_probabilities, compute_score
-from ract.detection.threshold import apply_threshold, parse_threshold
+from ract.detection.threshold import EVEN_ODDS_LOSS, apply_threshold, parse_threshold
 from ract.errors import RactError
 
 
@@ -107,14 +107,14 @@ def test_auto_threshold_warns_when_most_examples_look_noisy() -> None:
 
 
 def _clean_losses(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Losses of correctly labelled rows: a confident majority and a hesitant minority, all below log(4)."""
+    """Losses of correctly labelled rows: a confident majority and a hesitant minority, nearly all below log(2)."""
     return np.r_[rng.lognormal(-3.5, 0.8, n - n // 3), rng.lognormal(-1.2, 0.5, n // 3)]
 
 
-def test_loss_floor_flags_nothing_when_no_group_is_above_chance() -> None:
+def test_loss_floor_flags_nothing_when_no_group_reaches_it() -> None:
     scores = _clean_losses(np.random.default_rng(2), 6000)
     assert apply_threshold(scores, "auto").flagged.sum() > 500  # the plain two-component rule splits clean data
-    result = apply_threshold(scores, "auto", min_noisy_score=np.log(4))
+    result = apply_threshold(scores, "auto", min_noisy_score=EVEN_ODDS_LOSS)
     assert result.flagged.sum() == 0 and result.estimated_noise_rate == 0.0
     assert "no group of suspicious labels" in result.warning
 
@@ -125,10 +125,22 @@ def test_loss_floor_still_finds_a_group_of_mislabelled_rows(rate: float) -> None
     n, k = 8000, int(8000 * rate)
     scores = np.r_[_clean_losses(rng, n - k), rng.lognormal(0.8, 0.3, k)]
     truth = np.r_[np.zeros(n - k, bool), np.ones(k, bool)]
-    result = apply_threshold(scores, "auto", min_noisy_score=np.log(4))
+    result = apply_threshold(scores, "auto", min_noisy_score=EVEN_ODDS_LOSS)
     assert detection_metrics(truth, scores, result.flagged)["f1"] > 0.95
     assert abs(result.estimated_noise_rate - rate) < 0.03
-    assert not result.flagged[scores < np.log(4)].any()
+    assert not result.flagged[scores < EVEN_ODDS_LOSS].any()
+
+
+def test_even_odds_floor_finds_pair_noise_that_a_chance_floor_misses() -> None:
+    # 40% pair noise: the model learns the swap, so a flipped row's given label gets ~0.4, a loss of ~0.9 nats,
+    # above log(2) but below log(4), the uniform-guess floor used before
+    rng = np.random.default_rng(4)
+    n, k = 8000, 3200
+    scores = np.r_[_clean_losses(rng, n - k), rng.lognormal(np.log(-np.log(0.4)), 0.15, k)]
+    truth = np.r_[np.zeros(n - k, bool), np.ones(k, bool)]
+    even_odds = apply_threshold(scores, "auto", min_noisy_score=EVEN_ODDS_LOSS)
+    assert detection_metrics(truth, scores, even_odds.flagged)["f1"] > 0.9
+    assert apply_threshold(scores, "auto", min_noisy_score=np.log(4)).flagged.sum() < k // 10
 
 
 def _score_with(logits: np.ndarray, labels: np.ndarray, threshold: str = "auto"):

@@ -153,6 +153,19 @@ def _flat(config: dict, prefix: str = "") -> dict:
     return out
 
 
+def forget_cells(results: dict, settings: list[Setting], seeds: list[int], methods: list[str]) -> int:
+    """Drop the saved cells of ``methods`` in these settings and seeds, so that a resumed run computes them again
+    (after a change to a method, its old cells are not comparable). Returns the number of cells dropped."""
+    dropped = 0
+    for setting in settings:
+        runs = results["settings"].get(setting.key, {}).get("runs", {})
+        for seed in seeds:
+            cells = runs.get(str(seed), {}).get("methods", {})
+            for method in methods:
+                dropped += cells.pop(method, None) is not None
+    return dropped
+
+
 def is_done(results: dict, key: str, seed: int, method: str) -> bool:
     """True when the cell (setting ``key``, ``seed``, ``method``) finished without error."""
     cell = results["settings"].get(key, {}).get("runs", {}).get(str(seed), {}).get("methods", {}).get(method)

@@ -7,7 +7,6 @@ logits each epoch -> noise score from those dynamics -> threshold -> flags and s
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from ract.detection.config import DetectConfig, resolve_precision  # torch-free there; importable from here too
 from ract.detection.scores import LOSS_SCORES, class_probabilities, compute_score
-from ract.detection.threshold import ThresholdResult, apply_threshold
+from ract.detection.threshold import EVEN_ODDS_LOSS, ThresholdResult, apply_threshold
 from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier
@@ -141,14 +140,14 @@ class RACT:
         self.noise_scores_ = compute_score(self.config.score, logits, labels)
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
-        # Two guards against flagging clean data (docs/detection.md, section 2): a chance-level floor for loss
+        # Two guards against flagging clean data (docs/detection.md, section 2): an even-odds floor for loss
         # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).
-        chance_loss = math.log(logits.shape[-1]) if self.config.score in LOSS_SCORES else None
+        floor = EVEN_ODDS_LOSS if self.config.score in LOSS_SCORES else None
         self.threshold_: ThresholdResult = apply_threshold(
             self.noise_scores_,
             self.config.threshold,
             self.config.seed,
-            min_noisy_score=chance_loss,
+            min_noisy_score=floor,
             eligible=self.suggested_labels_ != labels,
         )
         self.label_issues_ = self.threshold_.flagged

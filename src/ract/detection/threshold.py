@@ -9,8 +9,10 @@ rate is the mean of that posterior.
 A mixture of two Gaussians fits clean data too: it then splits the clean losses in a low and a less-low half.
 With ``min_noisy_score`` (a floor) the mixture has three components, and the noisy group is every component
 whose members' median score reaches the floor; when none does, nothing is flagged, and no example below the
-floor is flagged. For losses in nats the natural floor is log(C), the loss of a uniform guess over C classes:
-a mislabelled example's given label gets less than chance probability. The pipeline uses it for loss scores.
+floor is flagged. For losses in nats the pipeline's floor is :data:`EVEN_ODDS_LOSS`, log(2): a mislabelled
+example's given label gets at most even odds. Under symmetric noise its probability is near eta/(C-1), under
+pair noise at rate rho < 1/2 near rho, both below 1/2; the earlier floor log(C) (a uniform guess) is above
+-log(rho) once rho > 1/C, so it missed 40% pair noise (docs/detection.md, section 2).
 
 ``eligible`` (the pipeline passes "the model predicts another class than the given label") restricts the
 automatic flags to those rows and caps the estimated rate at their fraction: a row the model predicts as its
@@ -19,11 +21,14 @@ given label is never flagged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ract.errors import RactError
+
+EVEN_ODDS_LOSS = math.log(2)  # nats: the loss of a label given probability 1/2, the floor for loss scores
 
 
 @dataclass
@@ -121,7 +126,7 @@ def apply_threshold(
     if not noisy:
         warning = (
             f"no group of suspicious labels: no mixture component's median score reaches {min_noisy_score:.3g} "
-            "(a chance-level loss), so nothing is flagged; the noise_score column still ranks the rows "
+            "(the floor), so nothing is flagged; the noise_score column still ranks the rows "
             "(use --threshold rate:R to flag the top R)"
         )
         return ThresholdResult(np.zeros(n, dtype=bool), float("inf"), 0.0, "auto", posterior, warning)
