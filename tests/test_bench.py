@@ -5,6 +5,7 @@ layer; RACT_SKIP_TRAINING_TESTS=1 skips those), and the renderer on hand-made re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,25 @@ def test_start_results_widens_the_grid_and_refuses_to_mix_configs() -> None:
         start_results(saved, [], [], [], DetectConfig(epochs=2, adapted_layers=1), {"rows": 10})
     with pytest.raises(RactError, match="cannot resume"):
         start_results(saved, [], [], [], CONFIG, {"rows": 20})
+
+
+def test_precision_is_kept_per_run_and_a_run_continues_only_in_its_own_precision(backbone, toy_texts) -> None:
+    texts, labels = toy_texts
+    settings = [Setting("toy", "symmetric", 0.25)]
+    # a file saved before runs recorded their precision: one precision for the file, in config
+    old = start_results(None, settings, ["ract"], [0], CONFIG)
+    old["config"]["precision"] = "bf16"
+    old["settings"]["toy:symmetric:0.25"] = {"runs": {"0": {"methods": {"ract": {"f1": 0.5}}}}}
+    old["provenance"] = {"machine": {"cpu": "Intel Xeon"}}
+    resumed = start_results(json.loads(json.dumps(old)), settings, ["ract", "small_loss"], [0], CONFIG)
+    assert "precision" not in resumed["config"]
+    assert resumed["settings"]["toy:symmetric:0.25"]["runs"]["0"]["precision"] == "bf16"
+    assert resumed["settings"]["toy:symmetric:0.25"]["runs"]["0"]["cpu"] == "Intel Xeon"
+    fp32 = replace(CONFIG, precision="fp32")
+    with pytest.raises(RactError, match="started in bf16 and would continue in fp32"):
+        run_grid(resumed, settings, [0], ["ract", "small_loss"], lambda _: _toy_data(texts, labels), fp32, backbone)
+    run_grid(resumed, settings, [1], ["ract"], lambda _: _toy_data(texts, labels), fp32, backbone)  # a new run
+    assert resumed["settings"]["toy:symmetric:0.25"]["runs"]["1"]["precision"] == "fp32"
 
 
 # --- The grid on the toy set --------------------------------------------------------------------------------------
@@ -158,7 +178,7 @@ def _entry(dataset: str, kind: str, rate: float, runs: dict[int, dict[str, dict]
 HAND_MADE = {
     "grid": {"settings": ["ag_news:symmetric:0.2", "ag_news:asymmetric:0.4", "trec:symmetric:0.3"],
              "methods": ["ract", "cleanlab_cv", "aum"], "seeds": [0, 1]},
-    "config": {"rows": 100, "detector": {"epochs": 4, "ranks": [4, 16]}, "precision": "fp32"},
+    "config": {"rows": 100, "detector": {"epochs": 4, "ranks": [4, 16], "precision": "auto"}},
     "settings": {
         # F1 +11 points: met; AUPRC +1 point: not met; time 10/100 = 0.1x: met
         "ag_news:symmetric:0.2": _entry("ag_news", "symmetric", 0.2, {

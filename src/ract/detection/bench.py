@@ -12,9 +12,14 @@ called, so the caller can save; a cell already in ``results`` is skipped (resume
 Results (JSON-serialisable)::
 
     {"grid": {"settings": [key, ...], "methods": [...], "seeds": [...]},   # everything asked for so far
-     "config": {"detector": {DetectConfig without seed}, "precision": "fp32", **meta},
+     "config": {"detector": {DetectConfig without seed}, **meta},
      "settings": {key: {"dataset", "kind", "rate", "num_examples", "num_classes",
-                        "runs": {"<seed>": {"realised_noise_rate", "num_noisy", "methods": {method: CELL}}}}}}
+                        "runs": {"<seed>": {"realised_noise_rate", "num_noisy", "precision", "cpu",
+                                            "methods": {method: CELL}}}}}}
+
+A run's ``precision`` (what ``auto`` resolved to) and ``cpu`` are those of the machine that ran its cells: the
+methods of one run are timed on one machine, so their time ratios hold; different runs may come from different
+machines. A run is only continued where the precision resolves the same.
 
 CELL: ``precision``, ``recall``, ``f1`` (of the method's own flags), ``f1_at_true_count`` (flag as many as are
 truly noisy), ``auroc``, ``auprc`` (fractions in [0, 1], None when undefined), ``num_flagged``, ``wall_seconds``
@@ -39,6 +44,7 @@ from ract.detection.pipeline import RACT, DetectConfig, resolve_precision
 from ract.errors import RactError
 from ract.models.backbone import Backbone
 from ract.noise import NOISE_KINDS, inject_noise
+from ract.reporting.outputs import machine_info
 from ract.training.features import sentence_embeddings
 
 METRIC_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "f1_at_true_count", "auroc", "auprc")
@@ -126,11 +132,11 @@ def start_results(
     """
     identity = {"detector": {k: v for k, v in asdict(config).items() if k != "seed"}, **(meta or {})}
     identity["detector"]["ranks"] = list(config.ranks)
-    identity["precision"] = resolve_precision(config.precision)
     if previous is None:
         results: dict = {"grid": {"settings": [], "methods": [], "seeds": []}, "config": identity, "settings": {}}
     else:
         results = {k: v for k, v in previous.items() if k != "provenance"}
+        _move_precision_into_runs(results, previous.get("provenance", {}).get("machine", {}).get("cpu"))
         if results.get("config") != identity:
             saved, now = _flat(results.get("config", {})), _flat(identity)
             diff = ", ".join(
@@ -144,6 +150,18 @@ def start_results(
     grid["methods"] = list(dict.fromkeys([*grid["methods"], *methods]))
     grid["seeds"] = list(dict.fromkeys([*grid["seeds"], *seeds]))
     return results
+
+
+def _move_precision_into_runs(results: dict, cpu: str | None) -> None:
+    """Results saved before runs recorded their precision and CPU kept one precision in ``config``: give it (and
+    the CPU of the file's last save) to every run."""
+    precision = results.get("config", {}).pop("precision", None)
+    if precision is None:
+        return
+    for entry in results.get("settings", {}).values():
+        for run in entry.get("runs", {}).values():
+            run.setdefault("precision", precision)
+            run.setdefault("cpu", cpu)
 
 
 def _flat(config: dict, prefix: str = "") -> dict:
@@ -263,6 +281,7 @@ def run_grid(
     ``on_cell(results)`` after every cell. Returns ``results``.
     """
     methods = sorted(methods, key=lambda m: m != "ract")
+    precision = resolve_precision(config.precision)
     loaded: dict[str, LabelledData] = {}
     embeddings: dict[str, np.ndarray] = {}  # (n, hidden) per data set, for instance noise
     for setting in settings:
@@ -274,7 +293,6 @@ def run_grid(
                 loaded[setting.dataset] = load(setting.dataset)
             data = loaded[setting.dataset]
             if setting.kind == "instance" and setting.dataset not in embeddings:
-                precision = resolve_precision(config.precision)
                 embeddings[setting.dataset] = sentence_embeddings(backbone, data.texts, config.max_length, precision)
             features = embeddings.get(setting.dataset)
             noise = inject_noise(data.labels, data.num_classes, setting.kind, setting.rate, seed, features=features)
@@ -283,7 +301,18 @@ def run_grid(
                 {**asdict(setting), "num_examples": len(data.texts), "num_classes": data.num_classes, "runs": {}},
             )
             run = entry["runs"].setdefault(str(seed), {"methods": {}})
-            run.update(realised_noise_rate=noise.realised_rate, num_noisy=int(noise.flip_mask.sum()))
+            if run["methods"] and run.get("precision", precision) != precision:
+                raise RactError(
+                    f"{setting.key} seed {seed} was started in {run['precision']} and would continue in {precision}: "
+                    "its cells would not be comparable; finish it on a machine where precision 'auto' resolves "
+                    f"to {run['precision']}, or run all its methods again (--redo)"
+                )
+            run.update(
+                realised_noise_rate=noise.realised_rate,
+                num_noisy=int(noise.flip_mask.sum()),
+                precision=precision,
+                cpu=machine_info()["cpu"],
+            )
             cells = run_methods(
                 todo,
                 data.texts,

@@ -120,6 +120,12 @@ def render_setting(key: str, entry: dict | None, methods: list[str], seeds: list
         if realised is not None:
             head += f", realised noise rate {_stat_text(realised, 100, 1)} %"
         head += "."
+        machines = [
+            f"seed {seed} in {run.get('precision', '?')} on {run.get('cpu') or '?'}"
+            for seed, run in sorted(entry.get("runs", {}).items())
+        ]
+        if machines:
+            head += f" Run: {'; '.join(machines)}."
     header = ["Method", "Seeds", *(title for _, title, _, _ in COLUMNS)]
     lines = ["| " + " | ".join(header) + " |", "|---|---:|" + "---:|" * len(COLUMNS)]
     notes = []
@@ -209,7 +215,8 @@ def _describe_run(results: dict, seeds: list[int]) -> str:
         lines.append(
             f"- Detector settings: epochs {detector.get('epochs')}, ranks {detector.get('ranks')} (peers use the "
             f"lowest), adapted layers {detector.get('adapted_layers')}, batch size {detector.get('batch_size')}, "
-            f"lr {detector.get('lr')}, max length {detector.get('max_length')}, precision {config.get('precision')}, "
+            f"lr {detector.get('lr')}, max length {detector.get('max_length')}, precision {detector.get('precision')} "
+            "(resolved per run, see each setting), "
             f"dropout {_dropout_text(detector)}"
         )
     provenance = results.get("provenance")
