@@ -10,9 +10,9 @@ nats) with the rules of :func:`ract.detection.threshold.apply_threshold`:
 - ``even_odds_floor``: the same with the floor log(2) (the given label gets at most even odds; the default).
 
 Each is followed by the pipeline's disagreement rule (a row predicted as its given label is never flagged).
-For comparison (not a rule ract has), each real run is also thresholded by confident learning: cleanlab's
-``find_label_issues`` on the run's in-sample probabilities from ``dynamics.npz`` (softmax of both adapters,
-averaged over adapters and epochs; needs the ``cleanlab`` extra).
+Each real run is also thresholded by the ``confident`` rule (``--threshold confident``: cleanlab's
+``find_label_issues`` on the run's in-sample probabilities from ``dynamics.npz``, softmax of both adapters averaged
+over adapters and epochs; needs the ``cleanlab`` extra).
 To see lower noise rates without a training run per rate, it also mixes rows: clean-run scores for the clean
 part and the first noisy run's scores of its mislabelled rows for the noisy part, at 1-30% (an approximation: in
 a real run the clean rows' losses come from a model trained on noisy labels).
@@ -38,7 +38,7 @@ import pandas as pd
 
 from benchmarks.common import save_result
 from ract.detection.metrics import detection_metrics
-from ract.detection.threshold import apply_threshold
+from ract.detection.threshold import apply_threshold, confident_learning
 from ract.training.logits import softmax
 
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
@@ -62,14 +62,13 @@ def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray,
     return out
 
 
-def confident_learning(folder: Path, table: pd.DataFrame) -> np.ndarray:
-    """(n,) cleanlab flags for the rows of ``table`` (scores.csv, any order) from the run's dynamics.npz."""
-    from cleanlab.filter import find_label_issues
-
+def confident_flags(folder: Path, table: pd.DataFrame) -> np.ndarray:
+    """(n,) flags of the ``confident`` rule for the rows of ``table`` (scores.csv, any order), from the run's
+    dynamics.npz, as ``ract detect --threshold confident`` would flag them."""
     dynamics = np.load(folder / "dynamics.npz")
     probs = softmax(dynamics["logits"].astype(np.float32)).mean(axis=(0, 1))  # (n, C), rows in input order
     position = table["index"].rank(method="first").to_numpy(int) - 1  # input order = ascending data index
-    return find_label_issues(dynamics["labels"][position], probs[position])
+    return confident_learning(dynamics["labels"][position], probs[position]).flagged
 
 
 def run_setting(folder: Path) -> str:
@@ -100,7 +99,7 @@ def main() -> None:
         result["runs"][str(folder)] = {
             "setting": run_setting(folder),
             **{rule: summarise(truth, scores, *flags(scores, disagrees, rule, num_classes)) for rule in RULES},
-            "confident_learning": summarise(truth, scores, confident_learning(folder, table), None),
+            "confident": summarise(truth, scores, confident_flags(folder, table), None),
         }
         print(folder, result["runs"][str(folder)])
     rng = np.random.default_rng(args.seed)

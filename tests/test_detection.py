@@ -169,6 +169,39 @@ def test_auto_threshold_never_flags_rows_predicted_as_given() -> None:
     assert detector.estimated_noise_rate_ == 0.0
 
 
+def test_confident_rule_finds_pair_noise_from_the_adapters_probabilities() -> None:
+    # 3 classes; a third of class 0 carries label 1 (a class swap); the adapters predict the true class
+    rng = np.random.default_rng(5)
+    n = 900
+    true = np.repeat(np.arange(3), n // 3)
+    given = true.copy()
+    swapped = (true == 0) & (rng.random(n) < 1 / 3)
+    given[swapped] = 1
+    logits = rng.normal(0, 0.3, size=(2, 3, n, 3))
+    logits[:, :, np.arange(n), true] += 3.0
+    detector = _score_with(logits, given, threshold="confident")
+    assert detector.threshold_.rule == "confident" and np.isnan(detector.threshold_.threshold)
+    metrics = detection_metrics(swapped, detector.noise_scores_, detector.label_issues_)
+    # every flag is a swapped row; confident learning counts a row when its other-class probability reaches that
+    # class's mean self-confidence, so with identically confident rows it finds about half of them
+    assert metrics["precision"] > 0.95 and metrics["recall"] > 0.4
+    assert detector.estimated_noise_rate_ == pytest.approx(detector.label_issues_.mean())
+    assert parse_threshold("Confident") == ("confident", None)
+    with pytest.raises(RactError, match="needs class probabilities"):
+        apply_threshold(np.ones(20), "confident")
+
+
+def test_confident_rule_without_cleanlab_fails_before_training(monkeypatch) -> None:
+    import sys
+
+    from ract.detection.config import DetectConfig
+
+    DetectConfig(threshold="confident").validate()  # cleanlab is a test dependency
+    monkeypatch.setitem(sys.modules, "cleanlab.filter", None)  # as if not installed
+    with pytest.raises(RactError, match=r"cleanlab is not installed: pip install 'ract\[baselines\]'"):
+        DetectConfig(threshold="confident").validate()
+
+
 def test_auto_threshold_keeps_flags_that_disagree_and_rate_rules_are_untouched() -> None:
     logits, labels, is_noisy = _dynamics()
     detector = _score_with(logits, labels)

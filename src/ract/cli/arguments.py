@@ -69,7 +69,12 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-seed", type=int, default=0)
     add_model_arguments(parser)
     parser.add_argument("--score", default=DEFAULT_SCORE, choices=sorted(SCORES), help="noise score (ract)")
-    parser.add_argument("--threshold", default="auto", help="'auto' (mixture model), 'rate:R', or a score value")
+    parser.add_argument(
+        "--threshold",
+        default="auto",
+        help="'auto' (mixture model), 'confident' (confident learning; for class-swap noise; needs cleanlab), "
+        "'rate:R', or a score value",
+    )
     parser.add_argument("--output-dir", required=True, help="folder for scores.csv and summary.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--report", action="store_true", help="also write report.html (see `ract report`)")

@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from ract.detection.pipeline import DetectConfig, resolve_precision, validate_inputs
 from ract.detection.scores import mean_loss, negative_margin
-from ract.detection.threshold import ThresholdResult, apply_threshold
+from ract.detection.threshold import ThresholdResult, apply_threshold, import_cleanlab
 from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier, first_adapted_layer
@@ -327,15 +327,6 @@ def _data_map(ctx: _Context) -> DetectorOutput:
 # cleanlab
 
 
-def _import_cleanlab() -> tuple[Callable, Callable]:
-    try:
-        from cleanlab.filter import find_label_issues
-        from cleanlab.rank import get_label_quality_scores
-    except ImportError:
-        raise RactError("cleanlab is not installed: pip install 'ract[baselines]'") from None
-    return find_label_issues, get_label_quality_scores
-
-
 def stratified_folds(labels: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
     """(n,) fold id in 0..k'-1 of every example, stratified by label and seeded.
 
@@ -377,7 +368,7 @@ def _cleanlab_output(
 
 
 def _cleanlab_cv(ctx: _Context, folds: int = 5) -> DetectorOutput:
-    find_issues, quality = _import_cleanlab()
+    find_issues, quality = import_cleanlab()
     fold_ids = stratified_folds(ctx.labels, folds, ctx.config.seed)
     tokens, states = ctx.engine()
 
@@ -402,7 +393,7 @@ def _cleanlab_embeddings(ctx: _Context, folds: int = 5) -> DetectorOutput:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
-    find_issues, quality = _import_cleanlab()
+    find_issues, quality = import_cleanlab()
     fold_ids = stratified_folds(ctx.labels, folds, ctx.config.seed)
     splits = [(np.flatnonzero(fold_ids != f), np.flatnonzero(fold_ids == f)) for f in np.unique(fold_ids)]
     embeddings = sentence_embeddings(ctx.backbone, ctx.texts, ctx.config.max_length, precision=ctx.precision)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ract.detection.scores import DEFAULT_SCORE, SCORES
-from ract.detection.threshold import parse_threshold
+from ract.detection.threshold import import_cleanlab, parse_threshold
 from ract.errors import RactError
 from ract.models import DEFAULT_MODEL
 
@@ -42,7 +42,7 @@ class DetectConfig:
         dropout: dropout probability inside the adapted layers while training; None keeps the model's own
             (0.1 for BERT). Default 0: same detection quality, faster (docs/performance.md).
         score: name of the noise score (see ``ract.detection.scores.SCORES``).
-        threshold: "auto", "rate:R" or a score value.
+        threshold: "auto", "confident" (confident learning, needs cleanlab), "rate:R" or a score value.
         seed: initialisation and batch order.
         eval_every_epoch: score every example in eval mode after each epoch (else use training-pass logits).
         memmap_dir: keep the cached hidden states in a memory-mapped file in this folder instead of RAM.
@@ -78,5 +78,6 @@ class DetectConfig:
             raise RactError(f"--score {self.score!r}: choose one of {', '.join(SCORES)}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise RactError(f"--dropout {self.dropout}: must be in [0, 1) (or 'model')")
-        parse_threshold(self.threshold)
+        if parse_threshold(self.threshold)[0] == "confident":
+            import_cleanlab()  # fail before training, not after
         resolve_precision(self.precision)

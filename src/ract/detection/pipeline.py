@@ -15,11 +15,18 @@ import pandas as pd
 
 from ract.detection.config import DetectConfig, resolve_precision  # torch-free there; importable from here too
 from ract.detection.scores import LOSS_SCORES, class_probabilities, compute_score
-from ract.detection.threshold import EVEN_ODDS_LOSS, ThresholdResult, apply_threshold
+from ract.detection.threshold import (
+    EVEN_ODDS_LOSS,
+    ThresholdResult,
+    apply_threshold,
+    confident_learning,
+    parse_threshold,
+)
 from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier
 from ract.training.features import StartStates, compute_start_states, tokenize
+from ract.training.logits import softmax
 from ract.training.loop import TrainConfig, TrainingDynamics, per_example_loss, train_adapters
 
 
@@ -140,16 +147,19 @@ class RACT:
         self.noise_scores_ = compute_score(self.config.score, logits, labels)
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
-        # Two guards against flagging clean data (docs/detection.md, section 2): an even-odds floor for loss
-        # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).
-        floor = EVEN_ODDS_LOSS if self.config.score in LOSS_SCORES else None
-        self.threshold_: ThresholdResult = apply_threshold(
-            self.noise_scores_,
-            self.config.threshold,
-            self.config.seed,
-            min_noisy_score=floor,
-            eligible=self.suggested_labels_ != labels,
-        )
+        if parse_threshold(self.config.threshold)[0] == "confident":
+            self.threshold_: ThresholdResult = confident_learning(labels, softmax(logits).mean(axis=(0, 1)))
+        else:
+            # Two guards against flagging clean data (docs/detection.md, section 2): an even-odds floor for loss
+            # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).
+            floor = EVEN_ODDS_LOSS if self.config.score in LOSS_SCORES else None
+            self.threshold_ = apply_threshold(
+                self.noise_scores_,
+                self.config.threshold,
+                self.config.seed,
+                min_noisy_score=floor,
+                eligible=self.suggested_labels_ != labels,
+            )
         self.label_issues_ = self.threshold_.flagged
         self.estimated_noise_rate_ = self.threshold_.estimated_noise_rate
         self.label_quality_ = self.pred_probs_[np.arange(len(labels)), labels]

@@ -1,4 +1,4 @@
-"""Turning noise scores into flags: automatic (no oracle), a given noise rate, or a fixed score.
+"""Turning noise scores into flags: automatic (no oracle), confident learning, a given noise rate, or a fixed score.
 
 ``auto`` fits a two-component Gaussian mixture to the (log-transformed) scores, as Arazo et al. (2019,
 "Unsupervised label noise modeling and loss correction") do with per-example losses: the component with the
@@ -14,6 +14,12 @@ example's given label gets at most even odds. Under symmetric noise its probabil
 pair noise at rate rho < 1/2 near rho, both below 1/2; the earlier floor log(C) (a uniform guess) is above
 -log(rho) once rho > 1/C, so it missed 40% pair noise (docs/detection.md, section 2).
 
+``confident`` is confident learning (Northcutt et al. 2021) through cleanlab's ``find_label_issues``: per-class
+thresholds and the confident joint count how many rows of each given class belong to each other class, and
+that many are flagged per pair of classes. It models class-to-class (pair) noise, which the mixture does not; it
+needs class probabilities instead of scores (:func:`confident_learning`) and the ``cleanlab`` extra, and it flags
+some rows even on clean labels (docs/detection.md, section 2).
+
 ``eligible`` (the pipeline passes "the model predicts another class than the given label") restricts the
 automatic flags to those rows and caps the estimated rate at their fraction: a row the model predicts as its
 given label is never flagged.
@@ -22,6 +28,7 @@ given label is never flagged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +60,12 @@ class ThresholdResult:
 
 
 def parse_threshold(rule: str | float) -> tuple[str, float | None]:
-    """Validate a threshold rule: ``"auto"``, ``"rate:R"`` with 0 <= R < 1, or a number."""
+    """Validate a threshold rule: ``"auto"``, ``"confident"``, ``"rate:R"`` with 0 <= R < 1, or a number."""
     if isinstance(rule, int | float):
         return "value", float(rule)
     text = str(rule).strip().lower()
-    if text == "auto":
-        return "auto", None
+    if text in ("auto", "confident"):
+        return text, None
     if text.startswith("rate:"):
         try:
             rate = float(text[5:])
@@ -70,7 +77,9 @@ def parse_threshold(rule: str | float) -> tuple[str, float | None]:
     try:
         return "value", float(text)
     except ValueError:
-        raise RactError(f"--threshold {rule!r}: use 'auto', 'rate:R' (e.g. rate:0.3) or a score value") from None
+        raise RactError(
+            f"--threshold {rule!r}: use 'auto', 'confident', 'rate:R' (e.g. rate:0.3) or a score value"
+        ) from None
 
 
 def _log_scores(scores: np.ndarray) -> np.ndarray:
@@ -95,6 +104,8 @@ def apply_threshold(
     two-component rule); ``eligible`` (n,) bool, when given, the only rows that may be flagged.
     """
     kind, value = parse_threshold(rule)
+    if kind == "confident":
+        raise RactError("the 'confident' rule needs class probabilities: call confident_learning(labels, pred_probs)")
     scores = np.asarray(scores, dtype=np.float64)
     n = len(scores)
     if kind == "value":
@@ -151,3 +162,29 @@ def apply_threshold(
         eligible = np.asarray(eligible, dtype=bool)
         flagged, rate = flagged & eligible, min(rate, float(eligible.mean()))
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
+
+
+def import_cleanlab() -> tuple[Callable, Callable]:
+    """cleanlab's ``filter.find_label_issues`` and ``rank.get_label_quality_scores``; RactError when not installed."""
+    try:
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+    except ImportError:
+        raise RactError("cleanlab is not installed: pip install 'ract[baselines]'") from None
+    return find_label_issues, get_label_quality_scores
+
+
+def confident_learning(labels: np.ndarray, pred_probs: np.ndarray) -> ThresholdResult:
+    """The ``confident`` rule: cleanlab's ``find_label_issues`` (prune by noise rate) on ``pred_probs``.
+
+    Args:
+        labels: (n,) given class ids in 0..C-1.
+        pred_probs: (n, C) class probabilities, rows summing to 1 (the pipeline passes both adapters' softmax,
+            averaged over adapters and epochs).
+    Returns:
+        ThresholdResult with no score threshold (NaN: the flags are per class pair, not a cut on one score) and the
+        flagged fraction as the estimated rate.
+    """
+    find_label_issues, _ = import_cleanlab()
+    flagged = np.asarray(find_label_issues(np.asarray(labels, dtype=np.int64), pred_probs), dtype=bool)
+    return ThresholdResult(flagged, float("nan"), float(flagged.mean()) if flagged.size else 0.0, "confident")
