@@ -32,7 +32,8 @@ Test accuracy is the argmax of ``predict_logits`` (eval mode, all layers) agains
 exclude the test-set evaluation and the model load. Results are written to benchmarks/results/main_table.json
 after every seed, so a stopped run keeps what finished; a new run overwrites the file unless ``--resume``, which
 keeps the finished runs (setting, seed, every requested method) of the saved file when its rows, epochs and
-detector settings are those asked for; each run records the commit it ran on. ``python -m
+detector settings are those asked for (``--redo`` names settings to run again all the same); each run records the
+commit, precision and CPU it ran on. ``python -m
 benchmarks.render_results`` turns it into the markdown table in docs/results.md.
 
     OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.main_table                 # the whole table, seeds 0,1,2
@@ -40,6 +41,7 @@ benchmarks.render_results`` turns it into the markdown table in docs/results.md.
     .venv/bin/python -m benchmarks.main_table --full-finetune                   # adds full fine-tuning
     .venv/bin/python -m benchmarks.main_table --full-finetune ag_news:symmetric:0.3   # ... on one setting
     OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.main_table --resume        # continue a stopped run
+    OMP_NUM_THREADS=2 .venv/bin/python -m benchmarks.main_table --resume --seeds 0 --redo ag_news:asymmetric:0.4
 """
 
 from __future__ import annotations
@@ -204,9 +206,12 @@ def run_seed(setting: Setting, seed: int, data: DataSet, backbone: Backbone, epo
         }
         del model
 
+    made = provenance()
     return {
         "seed": seed,
-        "commit": provenance()["commit"],
+        "commit": made["commit"],
+        "precision": precision,
+        "cpu": made["machine"]["cpu"],
         "train_rows": len(noisy),
         "realised_noise_rate": noise.realised_rate,
         "detection": detection,
@@ -250,6 +255,11 @@ def finished_runs(previous: dict | None, config: dict) -> dict[str, list[dict]]:
     }
 
 
+def without_runs(done: dict[str, list[dict]], keys: set[str], seeds: list[int]) -> dict[str, list[dict]]:
+    """``done`` (from :func:`finished_runs`) without the runs of settings ``keys`` and ``seeds`` (``--redo``)."""
+    return {key: [r for r in runs if key not in keys or r["seed"] not in seeds] for key, runs in done.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", default=DEFAULT_SETTINGS, help="comma-separated dataset:kind:rate")
@@ -264,6 +274,12 @@ def main() -> None:
         help="also fully fine-tune the encoder (slow): on every setting, or on the comma-separated ones given",
     )
     parser.add_argument("--resume", action="store_true", help="keep the finished runs of main_table.json")
+    parser.add_argument(
+        "--redo",
+        default="",
+        help="with --resume: comma-separated settings (dataset:kind:rate) whose saved runs of --seeds are run again, "
+        "e.g. after a change to the detector",
+    )
     args = parser.parse_args()
 
     settings = parse_settings(args.settings)
@@ -282,6 +298,13 @@ def main() -> None:
     path = RESULTS / "main_table.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if args.resume and path.exists() else None
     done = finished_runs(previous, run_config)
+    if args.redo:
+        if not args.resume:
+            parser.error("--redo needs --resume (without it every run is made anyway)")
+        redo = {s.key for s in parse_settings(args.redo)}
+        if redo - keys:
+            parser.error(f"--redo {sorted(redo - keys)}: not among --settings")
+        done = without_runs(done, redo, seeds)
     payload: dict = {
         "config": run_config,
         "methods": [m for m in METHODS if finetune or m != "full_finetune"],

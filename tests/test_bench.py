@@ -296,3 +296,11 @@ def test_main_table_resume_keeps_runs_of_the_same_config_only() -> None:
     assert finished_runs(None, same) == {}
     with pytest.raises(SystemExit, match="other rows, epochs or detector"):
         finished_runs(saved, {**same, "epochs": 2})
+
+
+def test_main_table_redo_drops_the_named_settings_and_seeds_only() -> None:
+    from benchmarks.main_table import without_runs
+
+    done = {"a:symmetric:0.3": [{"seed": 0}, {"seed": 1}], "a:asymmetric:0.4": [{"seed": 0}, {"seed": 1}]}
+    kept = without_runs(done, {"a:asymmetric:0.4"}, [0])
+    assert kept == {"a:symmetric:0.3": [{"seed": 0}, {"seed": 1}], "a:asymmetric:0.4": [{"seed": 1}]}
