@@ -38,8 +38,8 @@ import pandas as pd
 
 from benchmarks.common import save_result
 from ract.detection.metrics import detection_metrics
+from ract.detection.scores import all_adapter_probabilities
 from ract.detection.threshold import apply_threshold, confident_learning
-from ract.training.logits import softmax
 
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
@@ -66,7 +66,7 @@ def confident_flags(folder: Path, table: pd.DataFrame) -> np.ndarray:
     """(n,) flags of the ``confident`` rule for the rows of ``table`` (scores.csv, any order), from the run's
     dynamics.npz, as ``ract detect --threshold confident`` would flag them."""
     dynamics = np.load(folder / "dynamics.npz")
-    probs = softmax(dynamics["logits"].astype(np.float32)).mean(axis=(0, 1))  # (n, C), rows in input order
+    probs = all_adapter_probabilities(dynamics["logits"].astype(np.float32))  # (n, C), rows in input order
     position = table["index"].rank(method="first").to_numpy(int) - 1  # input order = ascending data index
     return confident_learning(dynamics["labels"][position], probs[position]).flagged
 

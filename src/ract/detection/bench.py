@@ -281,7 +281,7 @@ def run_grid(
     ``on_cell(results)`` after every cell. Returns ``results``.
     """
     methods = sorted(methods, key=lambda m: m != "ract")
-    precision = resolve_precision(config.precision)
+    precision, cpu = resolve_precision(config.precision), machine_info()["cpu"]
     loaded: dict[str, LabelledData] = {}
     embeddings: dict[str, np.ndarray] = {}  # (n, hidden) per data set, for instance noise
     for setting in settings:
@@ -311,7 +311,7 @@ def run_grid(
                 realised_noise_rate=noise.realised_rate,
                 num_noisy=int(noise.flip_mask.sum()),
                 precision=precision,
-                cpu=machine_info()["cpu"],
+                cpu=cpu,
             )
             cells = run_methods(
                 todo,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ract.detection.config import DetectConfig, resolve_precision  # torch-free there; importable from here too
-from ract.detection.scores import LOSS_SCORES, class_probabilities, compute_score
+from ract.detection.scores import LOSS_SCORES, all_adapter_probabilities, class_probabilities, compute_score
 from ract.detection.threshold import (
     EVEN_ODDS_LOSS,
     ThresholdResult,
@@ -26,7 +26,6 @@ from ract.errors import RactError
 from ract.models.backbone import Backbone, load_backbone
 from ract.models.classifier import LoraClassifier
 from ract.training.features import StartStates, compute_start_states, tokenize
-from ract.training.logits import softmax
 from ract.training.loop import TrainConfig, TrainingDynamics, per_example_loss, train_adapters
 
 
@@ -148,7 +147,7 @@ class RACT:
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
         if parse_threshold(self.config.threshold)[0] == "confident":
-            self.threshold_: ThresholdResult = confident_learning(labels, softmax(logits).mean(axis=(0, 1)))
+            self.threshold_: ThresholdResult = confident_learning(labels, all_adapter_probabilities(logits))
         else:
             # Two guards against flagging clean data (docs/detection.md, section 2): an even-odds floor for loss
             # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).

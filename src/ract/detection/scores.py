@@ -70,3 +70,9 @@ def compute_score(name: str, logits: np.ndarray, labels: np.ndarray) -> np.ndarr
 def class_probabilities(logits: np.ndarray) -> np.ndarray:
     """(n, C) probabilities of the trusted model: the lowest-rank adapter, softmax averaged over epochs."""
     return softmax(logits[0]).mean(axis=0)
+
+
+def all_adapter_probabilities(logits: np.ndarray) -> np.ndarray:
+    """(n, C) softmax of ``logits`` (adapters, epochs, n, C) averaged over adapters and epochs: what the
+    ``confident`` threshold rule reads."""
+    return softmax(logits).mean(axis=(0, 1))
