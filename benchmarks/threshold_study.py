@@ -1,29 +1,38 @@
-"""The automatic threshold on clean and noisy data: the two-component rule against two loss floors.
+"""The automatic threshold on clean and noisy data: the two-component rule against loss floors.
 
-Reads the ``scores.csv`` of finished ``ract detect`` runs on the same data, one on the clean labels and any number
-with injected noise (those have the ``is_noisy`` column), and re-thresholds their ``noise_score`` (mean loss in
-nats) with the rules of :func:`ract.detection.threshold.apply_threshold`:
+Reads the ``scores.csv`` and ``dynamics.npz`` of finished ``ract detect`` runs on the same data, one on the clean
+labels and any number with injected noise (those have the ``is_noisy`` column), and re-thresholds their
+``noise_score`` (mean loss in nats) with the rules of :func:`ract.detection.threshold.apply_threshold`:
 
 - ``two_component``: the plain two-Gaussian mixture on log scores;
 - ``chance_floor``: three components, the noisy group being those whose median loss reaches log(C) (the given
   label gets at most a uniform guess's probability; the default until 2026-12-05);
-- ``even_odds_floor``: the same with the floor log(2) (the given label gets at most even odds; the default).
+- ``even_odds_floor``: the same with the floor log(2) (the given label gets at most even odds; the default until
+  2026-12-06);
+- ``pair_floors``: ``even_odds_floor`` plus each row's own floor from the class-to-class noise the model has
+  learned (:func:`ract.detection.threshold.pair_floors`; the default).
 
-Each is followed by the pipeline's disagreement rule (a row predicted as its given label is never flagged).
-Each real run is also thresholded by the ``confident`` rule (``--threshold confident``: cleanlab's
-``find_label_issues`` on the run's in-sample probabilities from ``dynamics.npz``, softmax of both adapters averaged
-over adapters and epochs; needs the ``cleanlab`` extra).
+The first three are followed by the pipeline's disagreement rule (a row predicted as its given label is never
+flagged; ``pair_floors`` includes it). The predictions and ``pair_floors`` read the rank-4 adapter's softmax
+averaged over epochs, as the pipeline does. Each real run is also thresholded by the ``confident`` rule
+(``--threshold confident``: cleanlab's ``find_label_issues`` on both adapters' softmax averaged over adapters and
+epochs; needs the ``cleanlab`` extra).
 To see lower noise rates without a training run per rate, it also mixes rows: clean-run scores for the clean
-part and the first noisy run's scores of its mislabelled rows for the noisy part, at 1-30% (an approximation: in
-a real run the clean rows' losses come from a model trained on noisy labels).
+part and the first noisy run's scores of its mislabelled rows for the noisy part, at 1-30%, each row keeping the
+predictions and floors of its own run (an approximation: in a real run the clean rows' losses come from a model
+trained on noisy labels).
 
     .venv/bin/ract detect ag_news --output-dir out/ag_news_clean --quiet
     .venv/bin/ract detect ag_news --inject-noise symmetric --noise-rate 0.3 --output-dir out/ag_news_sym30 --quiet
-    # ... and the same with symmetric 0.1, asymmetric 0.2 and 0.4, instance 0.4 (out/ag_news_sym10, ...)
+    # ... and the same with symmetric 0.1, asymmetric 0.2 and 0.4 (out/ag_news_sym10, ...)
     .venv/bin/python -m benchmarks.threshold_study out/ag_news_clean out/ag_news_sym30 out/ag_news_sym10 \
-        out/ag_news_asym20 out/ag_news_asym40 out/ag_news_inst40
+        out/ag_news_asym20 out/ag_news_asym40
+    # TREC (6 classes) and SST-2 (2 classes), the same way, e.g.
+    .venv/bin/ract detect trec --inject-noise symmetric --noise-rate 0.3 --output-dir out/trec_sym30 --quiet
+    .venv/bin/python -m benchmarks.threshold_study out/trec_clean out/trec_sym30 out/trec_sym10 out/trec_asym30 \
+        --name threshold_study_trec
 
-Saves benchmarks/results/threshold_study.json.
+Saves <out-dir>/<name>.json (default benchmarks/results/threshold_study.json).
 """
 
 from __future__ import annotations
@@ -31,26 +40,47 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import save_result
+from benchmarks.common import RESULTS, save_result
 from ract.detection.metrics import detection_metrics
-from ract.detection.scores import all_adapter_probabilities
-from ract.detection.threshold import apply_threshold, confident_learning
+from ract.detection.scores import all_adapter_probabilities, class_probabilities
+from ract.detection.threshold import apply_threshold, confident_learning, pair_floors
 
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 # rule name -> its floor in nats, from the number of classes C (None: no floor, two components)
-RULES = {"two_component": lambda c: None, "chance_floor": math.log, "even_odds_floor": lambda c: math.log(2)}
+FLOORS = {
+    "two_component": lambda c: None,
+    "chance_floor": math.log,
+    "even_odds_floor": lambda c: math.log(2),
+    "pair_floors": lambda c: math.log(2),
+}
 
 
-def flags(scores: np.ndarray, disagrees: np.ndarray, rule: str, num_classes: int) -> tuple[np.ndarray, float]:
+@dataclass
+class Rows:
+    """What the rules read about each row of a run (or of a mix of runs), all (n,) in one order."""
+
+    scores: np.ndarray  # mean loss, nats
+    disagrees: np.ndarray  # bool: predicted class != given label
+    pair_floors: np.ndarray  # nats, +inf where the row is predicted as its given label
+    truth: np.ndarray | None  # bool is_noisy, None for the clean run
+
+    def take(self, index: np.ndarray) -> Rows:
+        truth = None if self.truth is None else self.truth[index]
+        return Rows(self.scores[index], self.disagrees[index], self.pair_floors[index], truth)
+
+
+def flags(rows: Rows, rule: str, num_classes: int) -> tuple[np.ndarray, float]:
     """(flags, estimated rate) of ``rule`` with the disagreement rule, as the pipeline applies them."""
-    result = apply_threshold(scores, "auto", 0, min_noisy_score=RULES[rule](num_classes), eligible=disagrees)
+    floors = rows.pair_floors if rule == "pair_floors" else np.where(rows.disagrees, -np.inf, np.inf)
+    result = apply_threshold(rows.scores, "auto", 0, min_noisy_score=FLOORS[rule](num_classes), row_floors=floors)
     return result.flagged, result.estimated_noise_rate
 
 
@@ -62,13 +92,16 @@ def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray,
     return out
 
 
-def confident_flags(folder: Path, table: pd.DataFrame) -> np.ndarray:
-    """(n,) flags of the ``confident`` rule for the rows of ``table`` (scores.csv, any order), from the run's
-    dynamics.npz, as ``ract detect --threshold confident`` would flag them."""
+def load_run(folder: Path) -> tuple[Rows, np.ndarray]:
+    """The run's rows in input order and its confident-rule flags, from scores.csv and dynamics.npz."""
+    table = pd.read_csv(folder / "scores.csv")
+    table = table.iloc[np.argsort(table["index"].to_numpy(), kind="stable")]  # input order = ascending data index
     dynamics = np.load(folder / "dynamics.npz")
-    probs = all_adapter_probabilities(dynamics["logits"].astype(np.float32))  # (n, C), rows in input order
-    position = table["index"].rank(method="first").to_numpy(int) - 1  # input order = ascending data index
-    return confident_learning(dynamics["labels"][position], probs[position]).flagged
+    logits, labels = dynamics["logits"].astype(np.float32), dynamics["labels"]
+    probs = class_probabilities(logits)  # (n, C), what the pipeline predicts from
+    truth = table.is_noisy.to_numpy(bool) if "is_noisy" in table else None
+    rows = Rows(table.noise_score.to_numpy(float), probs.argmax(1) != labels, pair_floors(labels, probs), truth)
+    return rows, confident_learning(labels, all_adapter_probabilities(logits)).flagged
 
 
 def run_setting(folder: Path) -> str:
@@ -78,50 +111,50 @@ def run_setting(folder: Path) -> str:
     return f"{noise['kind']} {noise['requested_rate']}" if noise else "clean"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clean_run", type=Path, help="output folder of `ract detect` on the clean labels")
     parser.add_argument("noisy_runs", type=Path, nargs="+", help="output folders of `ract detect --inject-noise`")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    tables = {folder: pd.read_csv(folder / "scores.csv") for folder in [args.clean_run, *args.noisy_runs]}
+    parser.add_argument("--name", default="threshold_study", help="result file: <out-dir>/NAME.json")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS, help="default benchmarks/results")
+    args = parser.parse_args(argv)
+    runs = {folder: load_run(folder) for folder in [args.clean_run, *args.noisy_runs]}
     for folder in args.noisy_runs:
-        if "is_noisy" not in tables[folder]:
+        if runs[folder][0].truth is None:
             parser.error(f"{folder / 'scores.csv'} has no is_noisy column: run it with --inject-noise")
-    clean, noisy = tables[args.clean_run], tables[args.noisy_runs[0]]
-    num_classes = int(pd.concat([t.given_label for t in tables.values()]).nunique())
+    num_classes = int(np.load(args.clean_run / "dynamics.npz")["logits"].shape[-1])
     config = {"clean_run": str(args.clean_run), "noisy_runs": [str(f) for f in args.noisy_runs], "seed": args.seed}
     result: dict = {"config": {**config, "num_classes": num_classes}, "runs": {}, "mixed": []}
-    for folder, table in tables.items():
-        truth = table.is_noisy.to_numpy(bool) if "is_noisy" in table else None
-        scores = table.noise_score.to_numpy(float)
-        disagrees = (table.given_label != table.predicted_label).to_numpy()
+    for folder, (rows, confident) in runs.items():
         result["runs"][str(folder)] = {
             "setting": run_setting(folder),
-            **{rule: summarise(truth, scores, *flags(scores, disagrees, rule, num_classes)) for rule in RULES},
-            "confident": summarise(truth, scores, confident_flags(folder, table), None),
+            **{rule: summarise(rows.truth, rows.scores, *flags(rows, rule, num_classes)) for rule in FLOORS},
+            "confident": summarise(rows.truth, rows.scores, confident, None),
         }
         print(folder, result["runs"][str(folder)])
     rng = np.random.default_rng(args.seed)
-    mislabelled = noisy[noisy.is_noisy.to_numpy(bool)]
-    n = len(clean)
+    clean = runs[args.clean_run][0]
+    noisy = runs[args.noisy_runs[0]][0]
+    mislabelled = noisy.take(np.flatnonzero(noisy.truth))
+    n = len(clean.scores)
     for rate in RATES:
-        k = min(int(round(rate * n)), len(mislabelled))
-        part_clean = clean.iloc[rng.choice(n, n - k, replace=False)]
-        part_noisy = mislabelled.iloc[rng.choice(len(mislabelled), k, replace=False)]
-        scores = np.r_[part_clean.noise_score.to_numpy(float), part_noisy.noise_score.to_numpy(float)]
-        disagrees = np.r_[
-            (part_clean.given_label != part_clean.predicted_label).to_numpy(),
-            (part_noisy.given_label != part_noisy.predicted_label).to_numpy(),
-        ]
-        truth = np.r_[np.zeros(n - k, bool), np.ones(k, bool)]
+        k = min(int(round(rate * n)), len(mislabelled.scores))
+        part_clean = clean.take(rng.choice(n, n - k, replace=False))
+        part_noisy = mislabelled.take(rng.choice(len(mislabelled.scores), k, replace=False))
+        rows = Rows(
+            np.r_[part_clean.scores, part_noisy.scores],
+            np.r_[part_clean.disagrees, part_noisy.disagrees],
+            np.r_[part_clean.pair_floors, part_noisy.pair_floors],
+            np.r_[np.zeros(n - k, bool), np.ones(k, bool)],
+        )
         row = {
             "noise_rate": rate,
-            **{rule: summarise(truth, scores, *flags(scores, disagrees, rule, num_classes)) for rule in RULES},
+            **{rule: summarise(rows.truth, rows.scores, *flags(rows, rule, num_classes)) for rule in FLOORS},
         }
         result["mixed"].append(row)
         print(row)
-    save_result("threshold_study", result)
+    save_result(args.name, result, args.out_dir, echo=False)
 
 
 if __name__ == "__main__":

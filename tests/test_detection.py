@@ -7,7 +7,7 @@ import pytest
 
 from ract.detection.metrics import detection_metrics
 from ract.detection.scores import SCORES, class_probabilities, compute_score
-from ract.detection.threshold import EVEN_ODDS_LOSS, apply_threshold, parse_threshold
+from ract.detection.threshold import EVEN_ODDS_LOSS, apply_threshold, pair_floors, parse_threshold
 from ract.errors import RactError
 
 
@@ -141,6 +141,48 @@ def test_even_odds_floor_finds_pair_noise_that_a_chance_floor_misses() -> None:
     even_odds = apply_threshold(scores, "auto", min_noisy_score=EVEN_ODDS_LOSS)
     assert detection_metrics(truth, scores, even_odds.flagged)["f1"] > 0.9
     assert apply_threshold(scores, "auto", min_noisy_score=np.log(4)).flagged.sum() < k // 10
+
+
+def test_pair_floors_sit_between_a_kept_and_a_flipped_label() -> None:
+    # a model that learned T = [[0.7, 0.3], [0.2, 0.8]]: class-0 rows get label 1 with probability 0.3
+    probs = np.array([[0.7, 0.3]] * 4 + [[0.2, 0.8]] * 4)
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    floors = pair_floors(labels, probs)
+    assert np.isinf(floors[[0, 1, 2, 4, 5, 6]]).all()  # predicted as given: never flagged
+    assert floors[3] == pytest.approx((-np.log(0.7) - np.log(0.3)) / 2)  # predicted 0, given 1
+    assert floors[7] == pytest.approx((-np.log(0.8) - np.log(0.2)) / 2)
+    # symmetric noise over 4 classes spreads the flips thin: a higher floor than a pair swap at the same rate
+    spread = np.full((4, 4), 0.1) + np.eye(4) * 0.6
+    swap = np.eye(4) * 0.7 + np.roll(np.eye(4), 1, axis=1) * 0.3
+    rows = np.arange(4)
+    assert pair_floors((rows + 1) % 4, spread)[0] > pair_floors((rows + 1) % 4, swap)[0] > EVEN_ODDS_LOSS
+
+
+def test_pair_floors_keep_hesitant_clean_rows_and_find_pair_noise() -> None:
+    # 3 classes; 40% of class 0 carries label 1, and the adapters learned that swap: every class-0 row gets
+    # label 1 at ~0.4 (a flipped row's loss ~0.9 nats). 10% of classes 1 and 2 are clean but hard: the adapters
+    # lean to the other of the two, giving the (right) label ~0.3 (loss ~1.2, above a flipped row's)
+    rng = np.random.default_rng(6)
+    n = 3000
+    true = np.repeat(np.arange(3), n // 3)
+    given = true.copy()
+    swapped = (true == 0) & (rng.random(n) < 0.4)
+    given[swapped] = 1
+    hard = (true > 0) & (rng.random(n) < 0.1)
+    probs = np.full((n, 3), 0.05)
+    probs[np.arange(n), true] = 0.9
+    probs[true == 0] = [0.55, 0.4, 0.05]
+    probs[hard] = 0.05
+    probs[hard, 3 - true[hard]], probs[hard, true[hard]] = 0.65, 0.3
+    logits = np.log(probs) + rng.normal(0, 0.05, size=(2, 3, n, 3))
+    detector = _score_with(logits, given)
+    metrics = detection_metrics(swapped, detector.noise_scores_, detector.label_issues_)
+    assert metrics["precision"] > 0.95 and metrics["recall"] > 0.9
+    assert not detector.label_issues_[hard].any()
+    # the disagreement rule alone (before per-row floors) flags the hard rows too
+    disagrees = np.where(detector.suggested_labels_ != given, -np.inf, np.inf)
+    plain = apply_threshold(detector.noise_scores_, "auto", min_noisy_score=EVEN_ODDS_LOSS, row_floors=disagrees)
+    assert plain.flagged[hard].mean() > 0.9
 
 
 def _score_with(logits: np.ndarray, labels: np.ndarray, threshold: str = "auto"):

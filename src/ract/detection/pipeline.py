@@ -20,6 +20,7 @@ from ract.detection.threshold import (
     ThresholdResult,
     apply_threshold,
     confident_learning,
+    pair_floors,
     parse_threshold,
 )
 from ract.errors import RactError
@@ -149,15 +150,19 @@ class RACT:
         if parse_threshold(self.config.threshold)[0] == "confident":
             self.threshold_: ThresholdResult = confident_learning(labels, all_adapter_probabilities(logits))
         else:
-            # Two guards against flagging clean data (docs/detection.md, section 2): an even-odds floor for loss
-            # scores, and no flag on a row the adapters predict as its given label (used by ``auto`` only).
-            floor = EVEN_ODDS_LOSS if self.config.score in LOSS_SCORES else None
+            # Guards against flagging clean data (docs/detection.md, section 2), used by ``auto`` only: no flag on a
+            # row the adapter predicts as its given label; for loss scores an even-odds floor and per-row floors
+            # from the class-to-class noise the adapter has learned.
+            if self.config.score in LOSS_SCORES:
+                floor, row_floors = EVEN_ODDS_LOSS, pair_floors(labels, self.pred_probs_)
+            else:
+                floor, row_floors = None, np.where(self.suggested_labels_ != labels, -np.inf, np.inf)
             self.threshold_ = apply_threshold(
                 self.noise_scores_,
                 self.config.threshold,
                 self.config.seed,
                 min_noisy_score=floor,
-                eligible=self.suggested_labels_ != labels,
+                row_floors=row_floors,
             )
         self.label_issues_ = self.threshold_.flagged
         self.estimated_noise_rate_ = self.threshold_.estimated_noise_rate

@@ -20,9 +20,11 @@ that many are flagged per pair of classes. It models class-to-class (pair) noise
 needs class probabilities instead of scores (:func:`confident_learning`) and the ``cleanlab`` extra, and it flags
 some rows even on clean labels (docs/detection.md, section 2).
 
-``eligible`` (the pipeline passes "the model predicts another class than the given label") restricts the
-automatic flags to those rows and caps the estimated rate at their fraction: a row the model predicts as its
-given label is never flagged.
+``row_floors`` gives each row its own floor on top of that: a row is flagged only if its score also reaches it.
+The pipeline passes :func:`pair_floors` for loss scores: +inf where the model predicts the given label (such a row
+is never flagged), and where it predicts another class k, a cut between the loss of a kept class-k label and of
+a class-k label flipped to the given one, from the class-to-class noise the model has learned (docs/detection.md,
+section 2). For other scores it passes +inf / -inf (predicted as given / not).
 """
 
 from __future__ import annotations
@@ -96,12 +98,13 @@ def apply_threshold(
     rule: str | float = "auto",
     seed: int = 0,
     min_noisy_score: float | None = None,
-    eligible: np.ndarray | None = None,
+    row_floors: np.ndarray | None = None,
 ) -> ThresholdResult:
     """Flag examples by ``rule`` (see module docstring). ``scores``: (n,) higher = more suspicious.
 
     ``auto`` only: ``min_noisy_score`` is the floor described in the module docstring (None: the plain
-    two-component rule); ``eligible`` (n,) bool, when given, the only rows that may be flagged.
+    two-component rule); ``row_floors`` (n,), when given, each row's own floor in score units (+inf: never
+    flagged); the estimated rate is capped at the fraction of rows whose score reaches it.
     """
     kind, value = parse_threshold(rule)
     if kind == "confident":
@@ -158,10 +161,36 @@ def apply_threshold(
             "a minority of suspicious labels (too few examples or epochs to learn the task?); "
             "treat the flags with care or set --threshold rate:R"
         )
-    if eligible is not None:
-        eligible = np.asarray(eligible, dtype=bool)
-        flagged, rate = flagged & eligible, min(rate, float(eligible.mean()))
+    if row_floors is not None:
+        reaches = scores >= np.asarray(row_floors, dtype=np.float64)
+        flagged, rate = flagged & reaches, min(rate, float(reaches.mean()))
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
+
+
+def pair_floors(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Each row's loss floor (nats) from the class-to-class noise the model has learned: (n,) float64.
+
+    A model trained on noisy labels gives an example of true class k the probability T[k, j] for label j, where
+    T[k, j] is the chance that a class-k label was turned into j (T[k, k] = 1 - that class's noise rate). T is
+    estimated from the model itself: row k of T_hat is the mean of ``pred_probs`` over the rows predicted as k.
+    A row predicted as k but given y != k gets the midpoint, in nats, of a kept label's loss and a flipped one's,
+    (-log T_hat[k, k] - log T_hat[k, y]) / 2: under symmetric noise T_hat[k, y] is small and the floor high;
+    under pair noise (k -> y at rate rho) it sits between -log(1 - rho) and -log(rho). A row predicted as its
+    given label gets +inf.
+
+    Args:
+        labels: (n,) given class ids in 0..C-1.
+        pred_probs: (n, C) class probabilities of the model whose predictions decide the flags.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    probs = np.asarray(pred_probs, dtype=np.float64)
+    predicted = probs.argmax(axis=1)
+    transition = np.full((probs.shape[1], probs.shape[1]), np.nan)  # rows of classes nobody is predicted as
+    for k in np.unique(predicted):
+        transition[k] = probs[predicted == k].mean(axis=0)
+    log_t = np.log(np.clip(transition, 1e-12, None))
+    midpoint = -(log_t[predicted, predicted] + log_t[predicted, labels]) / 2
+    return np.where(predicted == labels, np.inf, midpoint)
 
 
 def import_cleanlab() -> tuple[Callable, Callable]:
