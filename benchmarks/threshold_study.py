@@ -49,7 +49,7 @@ import pandas as pd
 from benchmarks.common import RESULTS, save_result
 from ract.detection.metrics import detection_metrics
 from ract.detection.scores import all_adapter_probabilities, class_probabilities
-from ract.detection.threshold import apply_threshold, confident_learning, pair_floors
+from ract.detection.threshold import apply_threshold, confident_learning, learned_transition, pair_floors
 
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
@@ -92,8 +92,9 @@ def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray,
     return out
 
 
-def load_run(folder: Path) -> tuple[Rows, np.ndarray]:
-    """The run's rows in input order and its confident-rule flags, from scores.csv and dynamics.npz."""
+def load_run(folder: Path) -> tuple[Rows, np.ndarray, np.ndarray]:
+    """The run's rows in input order, its confident-rule flags and the class-to-class noise its rank-4 adapter
+    learned ((C, C), :func:`ract.detection.threshold.learned_transition`), from scores.csv and dynamics.npz."""
     table = pd.read_csv(folder / "scores.csv")
     table = table.iloc[np.argsort(table["index"].to_numpy(), kind="stable")]  # input order = ascending data index
     dynamics = np.load(folder / "dynamics.npz")
@@ -101,7 +102,8 @@ def load_run(folder: Path) -> tuple[Rows, np.ndarray]:
     probs = class_probabilities(logits)  # (n, C), what the pipeline predicts from
     truth = table.is_noisy.to_numpy(bool) if "is_noisy" in table else None
     rows = Rows(table.noise_score.to_numpy(float), probs.argmax(1) != labels, pair_floors(labels, probs), truth)
-    return rows, confident_learning(labels, all_adapter_probabilities(logits)).flagged
+    confident = confident_learning(labels, all_adapter_probabilities(logits)).flagged
+    return rows, confident, learned_transition(probs)
 
 
 def run_setting(folder: Path) -> str:
@@ -126,9 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     num_classes = int(np.load(args.clean_run / "dynamics.npz")["logits"].shape[-1])
     config = {"clean_run": str(args.clean_run), "noisy_runs": [str(f) for f in args.noisy_runs], "seed": args.seed}
     result: dict = {"config": {**config, "num_classes": num_classes}, "runs": {}, "mixed": []}
-    for folder, (rows, confident) in runs.items():
+    for folder, (rows, confident, transition) in runs.items():
         result["runs"][str(folder)] = {
             "setting": run_setting(folder),
+            "learned_transition": np.round(transition, 3).tolist(),
             **{rule: summarise(rows.truth, rows.scores, *flags(rows, rule, num_classes)) for rule in FLOORS},
             "confident": summarise(rows.truth, rows.scores, confident, None),
         }

@@ -167,28 +167,34 @@ def apply_threshold(
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
 
 
+def learned_transition(pred_probs: np.ndarray) -> np.ndarray:
+    """(C, C) estimate of the class-to-class noise a model trained on noisy labels has learned: row k is the mean
+    of ``pred_probs`` (n, C) over the rows predicted as k; NaN for a class no row is predicted as."""
+    probs = np.asarray(pred_probs, dtype=np.float64)
+    predicted = probs.argmax(axis=1)
+    transition = np.full((probs.shape[1], probs.shape[1]), np.nan)
+    for k in np.unique(predicted):
+        transition[k] = probs[predicted == k].mean(axis=0)
+    return transition
+
+
 def pair_floors(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     """Each row's loss floor (nats) from the class-to-class noise the model has learned: (n,) float64.
 
     A model trained on noisy labels gives an example of true class k the probability T[k, j] for label j, where
     T[k, j] is the chance that a class-k label was turned into j (T[k, k] = 1 - that class's noise rate). T is
-    estimated from the model itself: row k of T_hat is the mean of ``pred_probs`` over the rows predicted as k.
-    A row predicted as k but given y != k gets the midpoint, in nats, of a kept label's loss and a flipped one's,
-    (-log T_hat[k, k] - log T_hat[k, y]) / 2: under symmetric noise T_hat[k, y] is small and the floor high;
-    under pair noise (k -> y at rate rho) it sits between -log(1 - rho) and -log(rho). A row predicted as its
-    given label gets +inf.
+    estimated from the model itself (:func:`learned_transition`). A row predicted as k but given y != k gets the
+    midpoint, in nats, of a kept label's loss and a flipped one's, (-log T_hat[k, k] - log T_hat[k, y]) / 2:
+    under symmetric noise T_hat[k, y] is small and the floor high; under pair noise (k -> y at rate rho) it sits
+    between -log(1 - rho) and -log(rho). A row predicted as its given label gets +inf.
 
     Args:
         labels: (n,) given class ids in 0..C-1.
         pred_probs: (n, C) class probabilities of the model whose predictions decide the flags.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    probs = np.asarray(pred_probs, dtype=np.float64)
-    predicted = probs.argmax(axis=1)
-    transition = np.full((probs.shape[1], probs.shape[1]), np.nan)  # rows of classes nobody is predicted as
-    for k in np.unique(predicted):
-        transition[k] = probs[predicted == k].mean(axis=0)
-    log_t = np.log(np.clip(transition, 1e-12, None))
+    predicted = np.asarray(pred_probs).argmax(axis=1)
+    log_t = np.log(np.clip(learned_transition(pred_probs), 1e-12, None))
     midpoint = -(log_t[predicted, predicted] + log_t[predicted, labels]) / 2
     return np.where(predicted == labels, np.inf, midpoint)
 
