@@ -92,6 +92,16 @@ def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray,
     return out
 
 
+def median_losses(rows: Rows) -> dict:
+    """Median score (nats) of the clean and of the mislabelled rows (all rows count as clean in a clean run)."""
+    truth = np.zeros(len(rows.scores), bool) if rows.truth is None else rows.truth
+    return {"clean": float(np.median(rows.scores[~truth])), "mislabelled": _median_or_none(rows.scores[truth])}
+
+
+def _median_or_none(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if values.size else None
+
+
 def load_run(folder: Path) -> tuple[Rows, np.ndarray, np.ndarray]:
     """The run's rows in input order, its confident-rule flags and the class-to-class noise its rank-4 adapter
     learned ((C, C), :func:`ract.detection.threshold.learned_transition`), from scores.csv and dynamics.npz."""
@@ -132,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         result["runs"][str(folder)] = {
             "setting": run_setting(folder),
             "learned_transition": np.round(transition, 3).tolist(),
+            "median_loss": median_losses(rows),
             **{rule: summarise(rows.truth, rows.scores, *flags(rows, rule, num_classes)) for rule in FLOORS},
             "confident": summarise(rows.truth, rows.scores, confident, None),
         }

@@ -56,7 +56,7 @@ SCORES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "margin": negative_margin,
 }
 DEFAULT_SCORE = "mean_loss"
-# Scores that are a cross-entropy of the given label in nats: the threshold floor log(2) applies to them.
+# Scores that are a cross-entropy of the given label in nats: the threshold floors (log(2), per-row) apply to them.
 LOSS_SCORES = frozenset({"mean_loss", "low_rank_loss"})
 
 

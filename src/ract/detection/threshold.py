@@ -14,17 +14,17 @@ example's given label gets at most even odds. Under symmetric noise its probabil
 pair noise at rate rho < 1/2 near rho, both below 1/2; the earlier floor log(C) (a uniform guess) is above
 -log(rho) once rho > 1/C, so it missed 40% pair noise (docs/detection.md, section 2).
 
+``row_floors`` gives each row its own floor on top of the mixture's: a row is flagged only if its score also
+reaches it. The pipeline passes :func:`pair_floors` for loss scores: +inf where the model predicts the given label
+(such a row is never flagged), and where it predicts another class k, a cut between the loss of a kept class-k
+label and of a class-k label flipped to the given one, from the class-to-class noise the model has learned
+(docs/detection.md, section 2). For other scores it passes +inf / -inf (predicted as given / not).
+
 ``confident`` is confident learning (Northcutt et al. 2021) through cleanlab's ``find_label_issues``: per-class
-thresholds and the confident joint count how many rows of each given class belong to each other class, and
-that many are flagged per pair of classes. It models class-to-class (pair) noise, which the mixture does not; it
+thresholds and the confident joint count how many rows of each given class belong to each other class, and that
+many are flagged per pair of classes. It models class-to-class (pair) noise, which the mixture alone does not; it
 needs class probabilities instead of scores (:func:`confident_learning`) and the ``cleanlab`` extra, and it flags
 some rows even on clean labels (docs/detection.md, section 2).
-
-``row_floors`` gives each row its own floor on top of that: a row is flagged only if its score also reaches it.
-The pipeline passes :func:`pair_floors` for loss scores: +inf where the model predicts the given label (such a row
-is never flagged), and where it predicts another class k, a cut between the loss of a kept class-k label and of
-a class-k label flipped to the given one, from the class-to-class noise the model has learned (docs/detection.md,
-section 2). For other scores it passes +inf / -inf (predicted as given / not).
 """
 
 from __future__ import annotations
