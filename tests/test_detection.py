@@ -104,6 +104,10 @@ def test_auto_threshold_warns_when_most_examples_look_noisy() -> None:
     result = apply_threshold(scores, "auto")
     assert result.estimated_noise_rate > 0.5 and result.warning and "rate:R" in result.warning
     assert apply_threshold(np.r_[rng.lognormal(-3, 0.5, 900), rng.lognormal(0.5, 0.3, 100)], "auto").warning is None
+    # rows that cannot be flagged (e.g. predicted as their given label) do not count towards the warning
+    floors = np.where(np.arange(len(scores)) % 5 == 0, -np.inf, np.inf)
+    limited = apply_threshold(scores, "auto", row_floors=floors)
+    assert limited.warning is None and limited.estimated_noise_rate == pytest.approx(0.2)
 
 
 def _clean_losses(rng: np.random.Generator, n: int) -> np.ndarray:

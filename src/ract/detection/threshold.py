@@ -154,16 +154,16 @@ def apply_threshold(
         threshold = max(threshold, float(min_noisy_score))
     flagged = scores >= threshold
     rate = float(posterior.mean())
+    if row_floors is not None:
+        reaches = scores >= np.asarray(row_floors, dtype=np.float64)
+        flagged, rate = flagged & reaches, min(rate, float(reaches.mean()))
     warning = None
-    if rate > 0.5:
+    if rate > 0.5:  # judged after the row floors: they can rule out most of a wide high-score component
         warning = (
             f"the mixture fit puts {rate:.0%} of the examples in the high-score group: the scores do not separate "
             "a minority of suspicious labels (too few examples or epochs to learn the task?); "
             "treat the flags with care or set --threshold rate:R"
         )
-    if row_floors is not None:
-        reaches = scores >= np.asarray(row_floors, dtype=np.float64)
-        flagged, rate = flagged & reaches, min(rate, float(reaches.mean()))
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
 
 
