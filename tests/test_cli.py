@@ -41,6 +41,10 @@ def test_detect_end_to_end_on_ag_news(tmp_path: Path) -> None:
     assert summary["counts"]["num_flagged"] == int(scores["is_label_issue"].sum())
     assert set(summary["timings_seconds"]) >= {"train", "cache_frozen_layers", "total"}
     assert summary["config"]["ranks"] == [4, 16]
+    transition = summary["learned_transition"]  # {predicted class: {label: mean probability}}
+    assert set(transition) == {"World", "Sports", "Business", "Sci/Tech"}
+    for row in filter(None, transition.values()):
+        assert set(row) == set(transition) and sum(row.values()) == pytest.approx(1.0, abs=1e-3)
     html = (out / "report.html").read_text()
     assert f"{metrics['f1']:.3f}" in html and "data:image/png;base64" in html
 
@@ -172,6 +176,7 @@ def test_detect_with_a_peer_method_writes_the_same_files(tmp_path: Path, toy_tex
     assert {"index", "text", "is_label_issue", "noise_score", "given_label", "predicted_label"} <= set(scores.columns)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == method and summary["files"]["dynamics"] is None
+    assert summary["learned_transition"] is None  # RACT only
     assert not (out / "dynamics.npz").exists()
 
 

@@ -87,6 +87,17 @@ def _absolute(path: Path | None) -> str | None:
     return str(path.resolve()) if path is not None else None
 
 
+def transition_table(transition: np.ndarray | None, names: list[str]) -> dict | None:
+    """``{predicted class: {label: mean probability}}`` from a (C, C) learned transition (RACT only, else None):
+    how much of each class the adapter believes carries each label; None for a class no row is predicted as."""
+    if transition is None:
+        return None
+    return {
+        str(names[k]): None if np.isnan(row).any() else {str(names[j]): round(float(p), 4) for j, p in enumerate(row)}
+        for k, row in enumerate(transition)
+    }
+
+
 def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRun:
     """Load, optionally inject noise, run RACT, write scores.csv, dynamics.npz and summary.json."""
     from ract.data.loading import source_file
@@ -168,6 +179,7 @@ def detect_and_write(args: argparse.Namespace, say, command: str) -> DetectionRu
             "warning": detector.threshold_.warning,
         },
         "estimated_noise_rate": detector.estimated_noise_rate_,
+        "learned_transition": transition_table(getattr(detector, "learned_transition_", None), data.label_names),
         "metrics": metrics,
         "files": {"scores": SCORES_FILE, "dynamics": DYNAMICS_FILE if detector.dynamics_ is not None else None},
     }

@@ -20,6 +20,7 @@ from ract.detection.threshold import (
     ThresholdResult,
     apply_threshold,
     confident_learning,
+    learned_transition,
     pair_floors,
     parse_threshold,
 )
@@ -65,6 +66,8 @@ class RACT:
         label_issues_: (n,) bool, the flags.
         pred_probs_: (n, C) class probabilities of the low-rank adapter, averaged over epochs.
         suggested_labels_: (n,) int, argmax of ``pred_probs_``.
+        learned_transition_: (C, C) float, row k: mean of ``pred_probs_`` over the rows predicted as k, the
+            class-to-class noise the adapter has learned (NaN rows for classes never predicted).
         label_quality_: (n,) float in [0, 1], ``pred_probs_`` of the given label (cleanlab's self-confidence).
         adapter_losses_: (A, n) float, each adapter's cross-entropy (nats) averaged over epochs.
         estimated_noise_rate_: float, from the threshold rule.
@@ -147,6 +150,7 @@ class RACT:
         self.noise_scores_ = compute_score(self.config.score, logits, labels)
         self.pred_probs_ = class_probabilities(logits)
         self.suggested_labels_ = self.pred_probs_.argmax(1)
+        self.learned_transition_ = learned_transition(self.pred_probs_)
         if parse_threshold(self.config.threshold)[0] == "confident":
             self.threshold_: ThresholdResult = confident_learning(labels, all_adapter_probabilities(logits))
         else:
