@@ -8,7 +8,7 @@ labels and any number with injected noise (those have the ``is_noisy`` column), 
 - ``chance_floor``: three components, the noisy group being those whose median loss reaches log(C) (the given
   label gets at most a uniform guess's probability; the default until 2026-12-05);
 - ``even_odds_floor``: the same with the floor log(2) (the given label gets at most even odds; the default until
-  2026-12-06);
+  ``pair_floors`` on 2026-12-05);
 - ``pair_floors``: ``even_odds_floor`` plus each row's own floor from the class-to-class noise the model has
   learned (:func:`ract.detection.threshold.pair_floors`; the default).
 
