@@ -49,7 +49,13 @@ import pandas as pd
 from benchmarks.common import RESULTS, save_result
 from ract.detection.metrics import detection_metrics
 from ract.detection.scores import all_adapter_probabilities, class_probabilities
-from ract.detection.threshold import apply_threshold, confident_learning, learned_transition, pair_floors
+from ract.detection.threshold import (
+    apply_threshold,
+    confident_learning,
+    disagreement_floors,
+    learned_transition,
+    pair_floors,
+)
 
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
@@ -68,18 +74,22 @@ class Rows:
     """What the rules read about each row of a run (or of a mix of runs), all (n,) in one order."""
 
     scores: np.ndarray  # mean loss, nats
-    disagrees: np.ndarray  # bool: predicted class != given label
     pair_floors: np.ndarray  # nats, +inf where the row is predicted as its given label
     truth: np.ndarray | None  # bool is_noisy, None for the clean run
 
+    @property
+    def disagrees(self) -> np.ndarray:
+        """bool: the predicted class is not the given label (where the pair floor is finite)."""
+        return np.isfinite(self.pair_floors)
+
     def take(self, index: np.ndarray) -> Rows:
         truth = None if self.truth is None else self.truth[index]
-        return Rows(self.scores[index], self.disagrees[index], self.pair_floors[index], truth)
+        return Rows(self.scores[index], self.pair_floors[index], truth)
 
 
 def flags(rows: Rows, rule: str, num_classes: int) -> tuple[np.ndarray, float]:
     """(flags, estimated rate) of ``rule`` with the disagreement rule, as the pipeline applies them."""
-    floors = rows.pair_floors if rule == "pair_floors" else np.where(rows.disagrees, -np.inf, np.inf)
+    floors = rows.pair_floors if rule == "pair_floors" else disagreement_floors(rows.disagrees)
     result = apply_threshold(rows.scores, "auto", 0, min_noisy_score=FLOORS[rule](num_classes), row_floors=floors)
     return result.flagged, result.estimated_noise_rate
 
@@ -95,11 +105,8 @@ def summarise(truth: np.ndarray | None, scores: np.ndarray, flagged: np.ndarray,
 def median_losses(rows: Rows) -> dict:
     """Median score (nats) of the clean and of the mislabelled rows (all rows count as clean in a clean run)."""
     truth = np.zeros(len(rows.scores), bool) if rows.truth is None else rows.truth
-    return {"clean": float(np.median(rows.scores[~truth])), "mislabelled": _median_or_none(rows.scores[truth])}
-
-
-def _median_or_none(values: np.ndarray) -> float | None:
-    return float(np.median(values)) if values.size else None
+    mislabelled = float(np.median(rows.scores[truth])) if truth.any() else None
+    return {"clean": float(np.median(rows.scores[~truth])), "mislabelled": mislabelled}
 
 
 def load_run(folder: Path) -> tuple[Rows, np.ndarray, np.ndarray]:
@@ -111,7 +118,7 @@ def load_run(folder: Path) -> tuple[Rows, np.ndarray, np.ndarray]:
     logits, labels = dynamics["logits"].astype(np.float32), dynamics["labels"]
     probs = class_probabilities(logits)  # (n, C), what the pipeline predicts from
     truth = table.is_noisy.to_numpy(bool) if "is_noisy" in table else None
-    rows = Rows(table.noise_score.to_numpy(float), probs.argmax(1) != labels, pair_floors(labels, probs), truth)
+    rows = Rows(table.noise_score.to_numpy(float), pair_floors(labels, probs), truth)
     confident = confident_learning(labels, all_adapter_probabilities(logits)).flagged
     return rows, confident, learned_transition(probs)
 
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     for folder in args.noisy_runs:
         if runs[folder][0].truth is None:
             parser.error(f"{folder / 'scores.csv'} has no is_noisy column: run it with --inject-noise")
-    num_classes = int(np.load(args.clean_run / "dynamics.npz")["logits"].shape[-1])
+    num_classes = runs[args.clean_run][2].shape[0]  # the learned transition is (C, C)
     config = {"clean_run": str(args.clean_run), "noisy_runs": [str(f) for f in args.noisy_runs], "seed": args.seed}
     result: dict = {"config": {**config, "num_classes": num_classes}, "runs": {}, "mixed": []}
     for folder, (rows, confident, transition) in runs.items():
@@ -158,7 +165,6 @@ def main(argv: list[str] | None = None) -> None:
         part_noisy = mislabelled.take(rng.choice(len(mislabelled.scores), k, replace=False))
         rows = Rows(
             np.r_[part_clean.scores, part_noisy.scores],
-            np.r_[part_clean.disagrees, part_noisy.disagrees],
             np.r_[part_clean.pair_floors, part_noisy.pair_floors],
             np.r_[np.zeros(n - k, bool), np.ones(k, bool)],
         )

@@ -20,6 +20,7 @@ from ract.detection.threshold import (
     ThresholdResult,
     apply_threshold,
     confident_learning,
+    disagreement_floors,
     learned_transition,
     pair_floors,
     parse_threshold,
@@ -160,7 +161,7 @@ class RACT:
             if self.config.score in LOSS_SCORES:
                 floor, row_floors = EVEN_ODDS_LOSS, pair_floors(labels, self.pred_probs_)
             else:
-                floor, row_floors = None, np.where(self.suggested_labels_ != labels, -np.inf, np.inf)
+                floor, row_floors = None, disagreement_floors(self.suggested_labels_ != labels)
             self.threshold_ = apply_threshold(
                 self.noise_scores_,
                 self.config.threshold,

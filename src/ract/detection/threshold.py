@@ -167,6 +167,12 @@ def apply_threshold(
     return ThresholdResult(flagged, threshold, rate, "auto", posterior, warning)
 
 
+def disagreement_floors(disagrees: np.ndarray) -> np.ndarray:
+    """``row_floors`` of the disagreement rule alone: -inf where ``disagrees`` (n,) bool is True (the model predicts
+    another class than the given label), +inf elsewhere (never flagged)."""
+    return np.where(np.asarray(disagrees, dtype=bool), -np.inf, np.inf)
+
+
 def learned_transition(pred_probs: np.ndarray) -> np.ndarray:
     """(C, C) estimate of the class-to-class noise a model trained on noisy labels has learned: row k is the mean
     of ``pred_probs`` (n, C) over the rows predicted as k; NaN for a class no row is predicted as."""
