@@ -62,7 +62,8 @@ flip mask. Produced by `benchmarks/peers.py` (the grid runner is `ract.detection
 
 Targets: RACT's F1 and AUPRC at least 2 points above cleanlab_cv (5-fold confident learning on LoRA adapters) on
 AG News with 20, 30 and 40 % symmetric noise, and not below it with asymmetric noise; RACT's wall time at most 1/5
-of cleanlab_cv's in every setting. They are judged on the means over the seeds where both methods finished.
+of cleanlab_cv's in every setting. They are judged on the means over the seeds where both methods finished (for
+time, the mean of the per-seed ratios: a seed's cells ran on one machine).
 
 Reading the tables. (1) Every LoRA-based method here ranks rows by the loss or margin of a classifier of the same
 accuracy (about 90% on AG News), and the clean rows that classifier gets wrong rank with the mislabelled ones, so
@@ -75,11 +76,13 @@ passes (docs/performance.md), which is an extrapolation, not a measurement here.
 a consistent class swap that a low-rank adapter learns like any pattern, so every ranking is weaker there. (4)
 RACT's automatic threshold changed twice while the grid ran (docs/detection.md, section 2): its floor went from
 log(C) to log(2) on 2026-12-05, and then each row got its own floor from the class-to-class noise the adapter has
-learned. RACT's cells of symmetric 20/30/40 % were made with log(C) (the 30 % flags are the same under all three
-rules when a seed-0 run is re-thresholded, `benchmarks/threshold_study.py`); asymmetric 40 % seed 0 with log(2)
-(re-thresholded with the per-row floors: F1 0.748 -> 0.726); the others, and asymmetric 20 % (all its methods
-run again), with the per-row floors. (5) Each setting names the precision and CPU it ran on: the settings ran on two
-machines (bf16 on an Intel Xeon, fp32 on an AMD EPYC about 3-4x slower), so compare times within a setting."""
+learned. RACT's seed-0 cells of symmetric 20/30/40 % were made with log(C) (the 30 % flags are the same under all
+three rules when a seed-0 run is re-thresholded, `benchmarks/threshold_study.py`); asymmetric 40 % seed 0 with
+log(2) (re-thresholded with the per-row floors: F1 0.748 -> 0.726); all other cells, asymmetric 20 % seed 0 (all
+its methods run again) and every seed 1 and 2, with the per-row floors. (5) Each setting names the precision and
+CPU of each seed. Three kinds of machine ran the grid: bf16 on an Intel Xeon; fp32 on an AMD EPYC without bf16
+instructions (3-4x slower); bf16 on an AMD EPYC with AVX-512 BF16 (about 2x slower than the Xeon; AG News seeds 1
+and 2). Compare times within a seed; the Wall column's spread over seeds is mostly the machines."""
 
 
 def reproduce_commands(results: dict) -> list[str]:

@@ -118,9 +118,10 @@ def load_run(folder: Path) -> tuple[Rows, np.ndarray, np.ndarray]:
     logits, labels = dynamics["logits"].astype(np.float32), dynamics["labels"]
     probs = class_probabilities(logits)  # (n, C), what the pipeline predicts from
     truth = table.is_noisy.to_numpy(bool) if "is_noisy" in table else None
-    rows = Rows(table.noise_score.to_numpy(float), pair_floors(labels, probs), truth)
+    transition = learned_transition(probs)
+    rows = Rows(table.noise_score.to_numpy(float), pair_floors(labels, probs, transition), truth)
     confident = confident_learning(labels, all_adapter_probabilities(logits)).flagged
-    return rows, confident, learned_transition(probs)
+    return rows, confident, transition
 
 
 def run_setting(folder: Path) -> str:

@@ -180,10 +180,11 @@ HAND_MADE = {
              "methods": ["ract", "cleanlab_cv", "aum"], "seeds": [0, 1]},
     "config": {"rows": 100, "detector": {"epochs": 4, "ranks": [4, 16], "precision": "auto"}},
     "settings": {
-        # F1 +11 points: met; AUPRC +1 point: not met; time 10/100 = 0.1x: met
+        # F1 +11 points: met; AUPRC +1 point: not met; time 0.1x and 0.2x: mean of the per-seed ratios 0.15x, met
+        # (the ratio of the mean times, 45/250 = 0.18x, would mix the two machines)
         "ag_news:symmetric:0.2": _entry("ag_news", "symmetric", 0.2, {
             0: {"ract": _cell(0.80, 0.71, 10.0), "cleanlab_cv": _cell(0.70, 0.70, 100.0), "aum": _cell(0.5, 0.5, 9)},
-            1: {"ract": _cell(0.82, 0.71, 10.0), "cleanlab_cv": _cell(0.70, 0.70, 100.0)},
+            1: {"ract": _cell(0.82, 0.71, 80.0), "cleanlab_cv": _cell(0.70, 0.70, 400.0)},  # a slower machine
         }),
         # equal quality: "not below" holds; time 30/100: not met
         "ag_news:asymmetric:0.4": _entry("ag_news", "asymmetric", 0.4, {
@@ -200,7 +201,7 @@ def test_target_lines() -> None:
     assert "over seeds 0, 1" in line
     assert "F1 +11.0 points (needs ≥ +2): met" in line
     assert "AUPRC +1.0 points (needs ≥ +2): **not met**" in line
-    assert "wall time 0.10× cleanlab_cv's (needs ≤ 0.20×): met" in line
+    assert "wall time 0.15× cleanlab_cv's (needs ≤ 0.20×): met" in line
     assert line.endswith("Overall: **targets not met**.")
     line = target_line("ag_news:asymmetric:0.4", settings["ag_news:asymmetric:0.4"])
     assert "F1 +0.0 points (needs ≥ 0): met" in line and "wall time 0.30×" in line and "**not met**" in line

@@ -159,7 +159,7 @@ class RACT:
             # row the adapter predicts as its given label; for loss scores an even-odds floor and per-row floors
             # from the class-to-class noise the adapter has learned.
             if self.config.score in LOSS_SCORES:
-                floor, row_floors = EVEN_ODDS_LOSS, pair_floors(labels, self.pred_probs_)
+                floor, row_floors = EVEN_ODDS_LOSS, pair_floors(labels, self.pred_probs_, self.learned_transition_)
             else:
                 floor, row_floors = None, disagreement_floors(self.suggested_labels_ != labels)
             self.threshold_ = apply_threshold(

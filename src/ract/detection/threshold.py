@@ -184,7 +184,7 @@ def learned_transition(pred_probs: np.ndarray) -> np.ndarray:
     return transition
 
 
-def pair_floors(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+def pair_floors(labels: np.ndarray, pred_probs: np.ndarray, transition: np.ndarray | None = None) -> np.ndarray:
     """Each row's loss floor (nats) from the class-to-class noise the model has learned: (n,) float64.
 
     A model trained on noisy labels gives an example of true class k the probability T[k, j] for label j, where
@@ -197,10 +197,12 @@ def pair_floors(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     Args:
         labels: (n,) given class ids in 0..C-1.
         pred_probs: (n, C) class probabilities of the model whose predictions decide the flags.
+        transition: (C, C) ``learned_transition(pred_probs)`` when the caller has it already.
     """
     labels = np.asarray(labels, dtype=np.int64)
     predicted = np.asarray(pred_probs).argmax(axis=1)
-    log_t = np.log(np.clip(learned_transition(pred_probs), 1e-12, None))
+    transition = learned_transition(pred_probs) if transition is None else transition
+    log_t = np.log(np.clip(transition, 1e-12, None))
     midpoint = -(log_t[predicted, predicted] + log_t[predicted, labels]) / 2
     return np.where(predicted == labels, np.inf, midpoint)
 
